@@ -1,0 +1,224 @@
+import { type Account, parseAccounts, readAccountsFile } from './accounts.js';
+import { ConfigError } from './errors.js';
+import { Secret } from './secret.js';
+
+export type { Account, Provider } from './accounts.js';
+export { ACCOUNT_ID_PATTERN, DEFAULT_RATE_PER_SECOND, PROVIDERS, parseAccounts } from './accounts.js';
+export { ConfigError } from './errors.js';
+export { Secret } from './secret.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  readonly redisUrl: string;
+  /** Key prefix of every Redis key we write (BullMQ's `prefix` too). */
+  readonly prefix: string;
+  readonly vvtoolBaseUrl: string;
+  readonly damaijiaBaseUrl: string;
+  /** Empty only for processes that do not need accounts (the sandbox). */
+  readonly accounts: readonly Account[];
+  readonly port: number;
+  readonly apiKeys: readonly Secret[];
+  /** Bull Board is served only when both are set. */
+  readonly admin: { readonly user: string; readonly password: Secret } | null;
+  readonly boardReadOnly: boolean;
+  readonly logLevel: LogLevel;
+  readonly upstreamTimeoutMs: number;
+  readonly retry: { readonly attempts: number; readonly baseMs: number; readonly maxMs: number };
+  readonly shutdownGraceMs: number;
+  readonly workerConcurrency: number;
+  /** Safety margin of the per-account limiter: the spacing between calls is (1000 + margin) / rate ms. */
+  readonly limiterMarginMs: number;
+  /** How long a completed shipment is remembered for idempotency. */
+  readonly idempotencyRetentionMs: number;
+  /** Start even when Redis may evict keys (maxmemory-policy other than noeviction). */
+  readonly allowRedisEviction: boolean;
+}
+
+/** Every default in one place, checked against the type. */
+export const DEFAULTS = {
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  FULFILLMENT_PREFIX: 'fulfillment',
+  VVTOOL_BASE_URL: 'http://api.vv-tool.com',
+  DAMAIJIA_BASE_URL: 'http://www.damaijia168.com',
+  PORT: 3000,
+  LOG_LEVEL: 'info',
+  UPSTREAM_TIMEOUT_MS: 10_000,
+  RETRY_ATTEMPTS: 8,
+  RETRY_BASE_MS: 1_000,
+  RETRY_MAX_MS: 300_000,
+  SHUTDOWN_GRACE_MS: 30_000,
+  WORKER_CONCURRENCY: 50,
+  LIMITER_MARGIN_MS: 25,
+  IDEMPOTENCY_RETENTION_DAYS: 7,
+} as const satisfies Record<string, string | number>;
+
+/** Which settings a process cannot start without. */
+export interface ConfigNeeds {
+  /** FULFILLMENT_ACCOUNTS or FULFILLMENT_ACCOUNTS_FILE (workers, API). */
+  readonly accounts?: boolean;
+  /** API_KEYS (the HTTP API). */
+  readonly apiKeys?: boolean;
+}
+
+/** Every environment variable the product reads; the compose file and README are tested against it. */
+export const ENV_NAMES = [
+  'REDIS_URL',
+  'FULFILLMENT_PREFIX',
+  'VVTOOL_BASE_URL',
+  'DAMAIJIA_BASE_URL',
+  'FULFILLMENT_ACCOUNTS',
+  'FULFILLMENT_ACCOUNTS_FILE',
+  'PORT',
+  'API_KEYS',
+  'ADMIN_USER',
+  'ADMIN_PASSWORD',
+  'BOARD_READ_ONLY',
+  'LOG_LEVEL',
+  'UPSTREAM_TIMEOUT_MS',
+  'RETRY_ATTEMPTS',
+  'RETRY_BASE_MS',
+  'RETRY_MAX_MS',
+  'SHUTDOWN_GRACE_MS',
+  'WORKER_CONCURRENCY',
+  'LIMITER_MARGIN_MS',
+  'IDEMPOTENCY_RETENTION_DAYS',
+  'REDIS_ALLOW_EVICTION',
+] as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads every setting once into a frozen Config. The only reader of process.env in the product:
+ * callers pass `process.env` (workers) or a literal object (tests). Throws ConfigError, whose message
+ * is the one line to print.
+ */
+export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const redisUrl = url(read, 'REDIS_URL', DEFAULTS.REDIS_URL, ['redis:', 'rediss:']);
+  const prefix = read('FULFILLMENT_PREFIX') ?? DEFAULTS.FULFILLMENT_PREFIX;
+  if (!/^[A-Za-z0-9_.{}:-]{1,64}$/.test(prefix)) {
+    throw new ConfigError('FULFILLMENT_PREFIX', 'must be 1-64 characters of A-Z a-z 0-9 _ . - : { }');
+  }
+
+  const accounts = readAccounts(read, needs.accounts ?? false);
+  const apiKeys = (read('API_KEYS') ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  if (needs.apiKeys && apiKeys.length === 0) {
+    throw new ConfigError('API_KEYS', 'is not set: give one or more comma-separated bearer keys for /v1');
+  }
+  apiKeys.forEach((key, index) => {
+    if (key.length < 16) throw new ConfigError('API_KEYS', `key #${index + 1} is shorter than 16 characters`);
+  });
+
+  const adminUser = read('ADMIN_USER');
+  const adminPassword = read('ADMIN_PASSWORD');
+  if ((adminUser === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError(
+      adminUser === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD',
+      'ADMIN_USER and ADMIN_PASSWORD must be set together (or neither, which turns Bull Board off)',
+    );
+  }
+
+  const logLevel = read('LOG_LEVEL') ?? DEFAULTS.LOG_LEVEL;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const retry = {
+    attempts: integer(read, 'RETRY_ATTEMPTS', DEFAULTS.RETRY_ATTEMPTS, 1, 100),
+    baseMs: integer(read, 'RETRY_BASE_MS', DEFAULTS.RETRY_BASE_MS, 1, 86_400_000),
+    maxMs: integer(read, 'RETRY_MAX_MS', DEFAULTS.RETRY_MAX_MS, 1, 86_400_000),
+  };
+  if (retry.maxMs < retry.baseMs) throw new ConfigError('RETRY_MAX_MS', 'must not be below RETRY_BASE_MS');
+
+  return deepFreeze({
+    redisUrl,
+    prefix,
+    vvtoolBaseUrl: url(read, 'VVTOOL_BASE_URL', DEFAULTS.VVTOOL_BASE_URL, ['http:', 'https:']),
+    damaijiaBaseUrl: url(read, 'DAMAIJIA_BASE_URL', DEFAULTS.DAMAIJIA_BASE_URL, ['http:', 'https:']),
+    accounts,
+    port: integer(read, 'PORT', DEFAULTS.PORT, 0, 65_535),
+    apiKeys: apiKeys.map((key) => new Secret(key)),
+    admin:
+      adminUser !== undefined && adminPassword !== undefined
+        ? { user: adminUser, password: new Secret(adminPassword) }
+        : null,
+    boardReadOnly: boolean(read, 'BOARD_READ_ONLY', false),
+    logLevel: logLevel as LogLevel,
+    upstreamTimeoutMs: integer(read, 'UPSTREAM_TIMEOUT_MS', DEFAULTS.UPSTREAM_TIMEOUT_MS, 1, 600_000),
+    retry,
+    shutdownGraceMs: integer(read, 'SHUTDOWN_GRACE_MS', DEFAULTS.SHUTDOWN_GRACE_MS, 0, 3_600_000),
+    workerConcurrency: integer(read, 'WORKER_CONCURRENCY', DEFAULTS.WORKER_CONCURRENCY, 1, 1_000),
+    limiterMarginMs: integer(read, 'LIMITER_MARGIN_MS', DEFAULTS.LIMITER_MARGIN_MS, 0, 1_000),
+    idempotencyRetentionMs:
+      integer(read, 'IDEMPOTENCY_RETENTION_DAYS', DEFAULTS.IDEMPOTENCY_RETENTION_DAYS, 1, 365) * 86_400_000,
+    allowRedisEviction: boolean(read, 'REDIS_ALLOW_EVICTION', false),
+  });
+}
+
+type Reader = (name: string) => string | undefined;
+
+function readAccounts(read: Reader, required: boolean): readonly Account[] {
+  const inline = read('FULFILLMENT_ACCOUNTS');
+  const file = read('FULFILLMENT_ACCOUNTS_FILE');
+  if (inline !== undefined && file !== undefined) {
+    throw new ConfigError('FULFILLMENT_ACCOUNTS', 'and FULFILLMENT_ACCOUNTS_FILE are both set: use one');
+  }
+  if (inline !== undefined) return parseAccounts(inline, 'FULFILLMENT_ACCOUNTS');
+  if (file !== undefined) return readAccountsFile(file);
+  if (required) {
+    throw new ConfigError(
+      'FULFILLMENT_ACCOUNTS',
+      'is not set: give a JSON array of {id, provider, token, ratePerSecond?} (or FULFILLMENT_ACCOUNTS_FILE)',
+    );
+  }
+  return Object.freeze([]);
+}
+
+function integer(read: Reader, name: string, fallback: number, min: number, max: number): number {
+  const text = read(name);
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
+  const value = Number(text);
+  if (value < min || value > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function boolean(read: Reader, name: string, fallback: boolean): boolean {
+  const text = read(name)?.toLowerCase();
+  if (text === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+  if (['0', 'false', 'no', 'off'].includes(text)) return false;
+  throw new ConfigError(name, 'must be true or false');
+}
+
+function url(read: Reader, name: string, fallback: string, protocols: readonly string[]): string {
+  const text = read(name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new ConfigError(name, `is not a URL (expected ${protocols.map((p) => `${p}//…`).join(' or ')})`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  // Base URLs are joined with paths later; a trailing slash would double up.
+  return protocols.includes('http:') ? text.replace(/\/+$/, '') : text;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Secret) && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,68 @@
+import type { Provider } from '../config/index.js';
+
+/** The three upstream operations; each is also the BullMQ job name that performs it. */
+export type Operation = 'vvtool.send' | 'damaijia.delivery' | 'damaijia.sync';
+
+/** What one upstream call came back with. Clients never throw for upstream trouble: they return this. */
+export type UpstreamReply = AnsweredReply | UnansweredReply;
+
+/** The upstream sent an HTTP answer (any status, any body). What it says it charged is known. */
+export interface AnsweredReply {
+  readonly answered: true;
+  readonly provider: Provider;
+  readonly httpStatus: number;
+  /** The provider's own code (vv-tool `code`, damaijia `status`); null when the body is not the documented JSON. */
+  readonly code: number | null;
+  /** vv-tool `msg`; damaijia `err` (or `msg`) when present; '' otherwise. */
+  readonly message: string;
+  /** Coupons the answer says were charged: vv-tool sum of data[].withholding_money, damaijia data.amount; 0 if it says nothing. */
+  readonly charge: number;
+  /** The parsed JSON body, or null when it did not parse. */
+  readonly body: unknown;
+  /** The body text as received, cut to 4 KiB, for the record. Never contains our token. */
+  readonly raw: string;
+  readonly durationMs: number;
+}
+
+/**
+ * No HTTP answer. `sent` is false only when the request provably never reached the upstream
+ * (connection refused, DNS failure): then nothing can have been charged. Otherwise (timeout, reset
+ * after connect) the call may have been charged and the ledger records it as unknown.
+ */
+export interface UnansweredReply {
+  readonly answered: false;
+  readonly provider: Provider;
+  readonly failure: 'refused' | 'timeout' | 'reset' | 'network';
+  readonly sent: boolean;
+  /** A short description for people, e.g. "timeout after 10000 ms". Never contains our token. */
+  readonly message: string;
+  readonly durationMs: number;
+}
+
+/** vv-tool `POST /tool/erps/send` fields, as validated by src/jobs (ids as digit strings). */
+export interface VvtoolSendRequest {
+  readonly tid: string;
+  readonly shop_id: string;
+  readonly out_sid: string;
+  readonly company_code: string;
+  readonly sub_tid?: string;
+  readonly is_split?: 0 | 1;
+  readonly sender_id?: string;
+  readonly cancel_id?: string;
+  readonly feature?: string;
+  readonly vvtype?: 1 | 2;
+}
+
+/** damaijia `POST /vv/external/taoStoreBackstageDelivery` fields. */
+export interface DamaijiaDeliveryRequest {
+  readonly seller_nick: string;
+  readonly order_no: string;
+  readonly wp_code: string;
+  readonly waybill_no: string;
+}
+
+/** damaijia `POST /vv/external/pinSynchronization` fields. */
+export interface DamaijiaSyncRequest {
+  readonly orderSns: string;
+  readonly ownerId: string;
+}

@@ -1,0 +1,41 @@
+import { Redis } from 'ioredis';
+
+/**
+ * Finds the Redis the tests run against, once for the whole run: REDIS_URL (default the machine's
+ * 127.0.0.1:6379) when it answers; otherwise a `redis:7` container through testcontainers when a
+ * Docker engine is there; otherwise one clear line saying how to provide Redis.
+ */
+export default async function setup(): Promise<(() => Promise<void>) | undefined> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (await answers(url)) {
+    process.env.REDIS_URL = url;
+    return undefined;
+  }
+  let container: { getHost(): string; getMappedPort(port: number): number; stop(): Promise<unknown> };
+  try {
+    const { GenericContainer } = await import('testcontainers');
+    container = await new GenericContainer('redis:7').withExposedPorts(6379).start();
+  } catch (err) {
+    throw new Error(
+      `No Redis at ${url} and no Docker engine for a test container (${(err as Error).message.split('\n')[0]}). ` +
+        'Start one with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+    );
+  }
+  process.env.REDIS_URL = `redis://${container.getHost()}:${container.getMappedPort(6379)}`;
+  return async () => {
+    await container.stop();
+  };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+export interface TestRedis {
+  readonly url: string;
+  /** A prefix of this file's own, e.g. `t-ledger-3f2a…`; every key the test writes starts with it. */
+  readonly prefix: string;
+  /** A connection for the test's own reads and writes. */
+  readonly redis: Redis;
+  /** Deletes every key under the prefix and closes the connection. */
+  cleanup(): Promise<void>;
+}
+
+export function redisUrl(): string {
+  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+/**
+ * One Redis namespace per test file: call in `beforeAll`, and `cleanup()` in `afterAll`.
+ * The global setup has already made sure REDIS_URL answers (or started a container).
+ */
+export async function testRedis(name: string): Promise<TestRedis> {
+  const url = redisUrl();
+  const prefix = `t-${name}-${randomUUID().slice(0, 8)}`;
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  await redis.ping();
+  return {
+    url,
+    prefix,
+    redis,
+    async cleanup() {
+      await deleteByPrefix(redis, prefix);
+      redis.disconnect();
+    },
+  };
+}
+
+export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
