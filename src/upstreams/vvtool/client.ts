@@ -1,0 +1,60 @@
+import type { Secret } from '../../config/index.js';
+import { type BodyReading, createPost, isRecord, joinUrl, money } from '../transport.js';
+import type { UpstreamReply, VvtoolSendRequest } from '../types.js';
+
+export interface VvtoolClient {
+  /** `POST {base}/tool/erps/send`. Never throws for upstream trouble: see UpstreamReply. */
+  send(token: Secret, request: VvtoolSendRequest): Promise<UpstreamReply>;
+}
+
+export const VVTOOL_SEND_PATH = '/tool/erps/send';
+
+/** The fields the document lists, in its order; only these are ever sent. */
+const SEND_FIELDS = [
+  'tid',
+  'shop_id',
+  'out_sid',
+  'company_code',
+  'sub_tid',
+  'is_split',
+  'sender_id',
+  'cancel_id',
+  'feature',
+  'vvtype',
+] as const satisfies readonly (keyof VvtoolSendRequest)[];
+
+export function createVvtoolClient(opts: { baseUrl: string; timeoutMs: number }): VvtoolClient {
+  const url = joinUrl(opts.baseUrl, VVTOOL_SEND_PATH);
+  const post = createPost('vvtool', opts.timeoutMs, readVvtoolBody);
+  return {
+    send(token, request) {
+      // multipart/form-data, as the document's examples send it; undici writes the boundary.
+      const form = new FormData();
+      for (const field of SEND_FIELDS) {
+        const value = request[field];
+        if (value !== undefined && value !== null) form.append(field, String(value));
+      }
+      return post({ url, token, authorization: (secret) => `Bearer ${secret}`, payload: { body: form } });
+    },
+  };
+}
+
+/** `{code, msg, data: [{withholding_money, success}]}`; code null when the body is not that shape. */
+export function readVvtoolBody(body: unknown): BodyReading {
+  if (!isRecord(body)) return { code: null, message: '', charge: 0 };
+  const { code, msg, data } = body;
+  return {
+    code: Number.isInteger(code) ? (code as number) : null,
+    message: typeof msg === 'string' ? msg : '',
+    charge: sumCharges(data),
+  };
+}
+
+function sumCharges(data: unknown): number {
+  // The document says an array; a lone object is read too, so a charge is never missed.
+  if (isRecord(data)) return money(data['withholding_money']);
+  if (!Array.isArray(data)) return 0;
+  let total = 0;
+  for (const item of data) if (isRecord(item)) total += money(item['withholding_money']);
+  return total;
+}
