@@ -1,0 +1,16 @@
+export { CSV_COLUMNS } from './csv.js';
+export { LedgerError, type LedgerErrorKind } from './errors.js';
+export { DEFAULT_PAGE_LIMIT, Ledger, MAX_PAGE_LIMIT } from './ledger.js';
+export type {
+  CallContext,
+  EntriesPage,
+  EntriesQuery,
+  EntryStatus,
+  GroupBy,
+  LedgerEntry,
+  Settlement,
+  Summary,
+  SummaryQuery,
+  TimeRange,
+  Totals,
+} from './types.js';

@@ -1,0 +1,82 @@
+import { LedgerError, type LedgerErrorKind } from './errors.js';
+
+/**
+ * Every ledger key is `${prefix}:ledger:…`, so a prefix that is a hash tag (`{fulfillment}`) puts them
+ * all in one Redis Cluster slot, which the scripts need (they touch several keys at once).
+ */
+export interface LedgerKeys {
+  /** Hash: `${jobId}#${attempt}` → the call in flight (JSON), set before the request is sent. */
+  readonly inflight: string;
+  /** Hash: entry id → entry JSON. HSETNX on it is what makes an entry unique. */
+  readonly entries: string;
+  /** Sorted set, all scores 0, members `${time}|${id}` (see `member`): range and page by ZRANGEBYLEX. */
+  readonly byTime: string;
+}
+
+export function ledgerKeys(prefix: string): LedgerKeys {
+  return {
+    inflight: `${prefix}:ledger:inflight`,
+    entries: `${prefix}:ledger:entries`,
+    byTime: `${prefix}:ledger:by-time`,
+  };
+}
+
+/** The entry id, and the in-flight field: one call of one job attempt. */
+export function callId(jobId: string, attempt: number): string {
+  return `${jobId}#${attempt}`;
+}
+
+/**
+ * Epoch ms as 15 fixed digits (good until the year 33658), so that lexical order is time order.
+ * Members with equal scores sort by bytes; a fixed-width time first, then the unique id, gives a
+ * total order in which many entries of one millisecond still page exactly (the cursor is a member).
+ */
+const TIME_DIGITS = 15;
+const MAX_TIME = 10 ** TIME_DIGITS - 1;
+
+export function timeKey(ms: number): string {
+  return String(ms).padStart(TIME_DIGITS, '0');
+}
+
+export function member(ms: number, id: string): string {
+  return `${timeKey(ms)}|${id}`;
+}
+
+/** The entry id inside a member. */
+export function memberId(m: string): string {
+  return m.slice(TIME_DIGITS + 1);
+}
+
+export function checkTime(ms: number, what: string, kind: LedgerErrorKind = 'bad_query'): number {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_TIME) {
+    throw new LedgerError(kind, `${what} must be epoch milliseconds (an integer >= 0), got ${ms}`);
+  }
+  return ms;
+}
+
+const MEMBER_SHAPE = new RegExp(`^\\d{${TIME_DIGITS}}\\|.+$`, 's');
+
+/** The cursor is the last member a page returned, base64url: opaque to callers, exact for us. */
+export function encodeCursor(lastMember: string): string {
+  return Buffer.from(lastMember, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!MEMBER_SHAPE.test(decoded) || encodeCursor(decoded) !== cursor) {
+    throw new LedgerError('bad_cursor', 'cursor is not one this ledger handed out');
+  }
+  return decoded;
+}
+
+/**
+ * ZRANGEBYLEX bounds for [from, to) after an optional cursor. `(${timeKey(to)}` excludes every
+ * member of millisecond `to` (they sort after the bare time key); `[${timeKey(from)}` includes
+ * every member of millisecond `from`.
+ */
+export function lexBounds(range: { from?: number; to?: number }, after?: string): [string, string] {
+  let min = range.from === undefined ? '-' : `[${timeKey(range.from)}`;
+  if (after !== undefined && (range.from === undefined || after >= timeKey(range.from))) min = `(${after}`;
+  const max = range.to === undefined ? '+' : `(${timeKey(range.to)}`;
+  return [min, max];
+}

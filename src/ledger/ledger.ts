@@ -1,0 +1,252 @@
+import type { Redis } from 'ioredis';
+import { csvHeader, csvRow } from './csv.js';
+import { checkContext, decodeEntry, decodeMark, encodeMark, makeEntry } from './entry.js';
+import { LedgerError } from './errors.js';
+import {
+  callId,
+  checkTime,
+  decodeCursor,
+  encodeCursor,
+  type LedgerKeys,
+  ledgerKeys,
+  lexBounds,
+  member,
+  memberId,
+} from './keys.js';
+import { PAGE, RECOVER, SETTLE } from './scripts.js';
+import { SummaryBuilder } from './summary.js';
+import type {
+  CallContext,
+  EntriesPage,
+  EntriesQuery,
+  LedgerEntry,
+  Settlement,
+  Summary,
+  SummaryQuery,
+  TimeRange,
+} from './types.js';
+
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1_000;
+/** Entries read per round trip when a summary or an export walks a range. */
+const SCAN_BATCH = 1_000;
+
+/**
+ * The spend record: one entry per upstream call that charged (or may have charged), unique per job
+ * attempt, kept in Redis under `${prefix}:ledger:`. Hot path: `markInflight` (one HSET, or none of
+ * its own inside the caller's pipeline) before the request, `settle` (one script) after it.
+ */
+export class Ledger {
+  private readonly keys: LedgerKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly prefix: string,
+  ) {
+    this.keys = ledgerKeys(prefix);
+  }
+
+  /** Before the request is sent: remember the call in flight, so a crash before `settle` leaves a trace. */
+  async markInflight(ctx: CallContext, at: number = Date.now()): Promise<void> {
+    await this.redis.hset(this.keys.inflight, this.inflightField(ctx), this.inflightValue(ctx, at));
+  }
+
+  /** `markInflight` as one HSET for a caller's own pipeline or MULTI: key, field, value. */
+  inflightKey(): string {
+    return this.keys.inflight;
+  }
+
+  inflightField(ctx: Pick<CallContext, 'jobId' | 'attempt'>): string {
+    return callId(ctx.jobId, ctx.attempt);
+  }
+
+  inflightValue(ctx: CallContext, at: number): string {
+    checkContext(ctx);
+    return encodeMark(ctx, checkTime(at, 'at', 'bad_context'));
+  }
+
+  /**
+   * After the call, in one atomic script: clear the in-flight mark; write an entry (charged when the
+   * amount is above 0, unknown when no answer came back) unless this call has one already. Returns
+   * the entry written, or null when the call charged nothing or was recorded before.
+   */
+  async settle(
+    ctx: CallContext,
+    settlement: Settlement,
+    at: number = Date.now(),
+  ): Promise<LedgerEntry | null> {
+    checkContext(ctx);
+    checkTime(at, 'at', 'bad_context');
+    const amount = settledAmount(settlement);
+    const id = callId(ctx.jobId, ctx.attempt);
+    const entry = amount === 0 ? null : makeEntry(ctx, at, amount);
+    const wrote = await SETTLE.run(this.redis, this.scriptKeys(), [
+      id,
+      member(at, id),
+      entry === null ? '' : JSON.stringify(entry),
+    ]);
+    return wrote === 1 ? entry : null;
+  }
+
+  /**
+   * For a job redelivered after a crash, before its new attempt marks anything: every in-flight mark
+   * of this job becomes an unknown entry, once. Each entry is dated when its call was sent, unless
+   * `at` is given. Returns the entries written (none for marks a settle got to first).
+   */
+  async recoverInflight(jobId: string, at?: number): Promise<LedgerEntry[]> {
+    if (typeof jobId !== 'string' || jobId === '')
+      throw new LedgerError('bad_context', 'jobId must not be empty');
+    if (at !== undefined) checkTime(at, 'at', 'bad_context');
+    const own = new RegExp(`^${escapeRegExp(jobId)}#\\d+$`);
+    const marks = await this.readMarks(`${escapeGlob(jobId)}#*`);
+    return this.convertMarks(
+      marks.filter(([id]) => own.test(id)),
+      () => at,
+    );
+  }
+
+  /**
+   * Marks older than `olderThanMs` whose job will never come back (BullMQ failed it as stalled too
+   * often, or it was removed) become unknown entries. For a periodic sweep; pick an age well above
+   * the upstream timeout so that no live call is taken.
+   */
+  async recoverStale(olderThanMs: number, now: number = Date.now()): Promise<LedgerEntry[]> {
+    checkTime(olderThanMs, 'olderThanMs');
+    const cutoff = now - olderThanMs;
+    const marks = await this.readMarks('*');
+    return this.convertMarks(marks, (markedAt) => (markedAt < cutoff ? markedAt : null));
+  }
+
+  async summary(q: SummaryQuery = {}): Promise<Summary> {
+    if (q.groupBy !== undefined && !['account', 'shop', 'operation', 'day'].includes(q.groupBy)) {
+      throw new LedgerError('bad_query', `groupBy must be account, shop, operation or day`);
+    }
+    const builder = new SummaryBuilder(q.groupBy);
+    for await (const batch of this.walk(checkRange(q))) for (const entry of batch) builder.add(entry);
+    return builder.result();
+  }
+
+  /** One page of entries in time order (ties by id); `next` is null on the last page. */
+  async entries(q: EntriesQuery = {}): Promise<EntriesPage> {
+    const limit = q.limit ?? DEFAULT_PAGE_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+      throw new LedgerError('bad_query', `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+    }
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const rows = await this.page(checkRange(q), after, limit + 1);
+    const more = rows.length > limit;
+    const shown = more ? rows.slice(0, limit) : rows;
+    const last = shown.at(-1);
+    return {
+      items: shown.flatMap(([, entry]) => (entry === null ? [] : [entry])),
+      next: more && last ? encodeCursor(last[0]) : null,
+    };
+  }
+
+  /** The entries as CSV: a header line, then one line per entry in time order, each ending in CRLF. */
+  async *csv(q: TimeRange = {}): AsyncIterable<string> {
+    const range = checkRange(q);
+    yield csvHeader();
+    for await (const batch of this.walk(range)) for (const entry of batch) yield csvRow(entry);
+  }
+
+  private scriptKeys(): string[] {
+    return [this.keys.inflight, this.keys.entries, this.keys.byTime];
+  }
+
+  /** Walks a range in batches, one round trip each, so no reply holds more than a batch. */
+  private async *walk(range: TimeRange): AsyncGenerator<LedgerEntry[]> {
+    let after: string | undefined;
+    for (;;) {
+      const rows = await this.page(range, after, SCAN_BATCH);
+      if (rows.length === 0) return;
+      yield rows.flatMap(([, entry]) => (entry === null ? [] : [entry]));
+      if (rows.length < SCAN_BATCH) return;
+      after = rows.at(-1)?.[0];
+    }
+  }
+
+  /** Members and their entries; an entry is null only if the hash lost it (never written that way). */
+  private async page(
+    range: TimeRange,
+    after: string | undefined,
+    count: number,
+  ): Promise<Array<[string, LedgerEntry | null]>> {
+    const [min, max] = lexBounds(range, after);
+    const reply = await PAGE.run(this.redis, [this.keys.byTime, this.keys.entries], [min, max, count]);
+    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[0]) || !Array.isArray(reply[1])) {
+      throw new LedgerError('corrupt', 'unexpected reply to the page script');
+    }
+    const [members, values] = reply as [unknown[], unknown[]];
+    return members.map((m, i) => {
+      const id = memberId(String(m));
+      const value = values[i];
+      return [String(m), typeof value === 'string' ? decodeEntry(id, value) : null];
+    });
+  }
+
+  private async readMarks(match: string): Promise<Array<[string, string]>> {
+    const marks: Array<[string, string]> = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.inflight, cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) marks.push([flat[i]!, flat[i + 1]!]);
+    } while (cursor !== '0');
+    return marks;
+  }
+
+  /**
+   * Writes unknown entries for the marks `dateOf` dates (undefined: the mark's own time; null: leave
+   * it). The script re-checks each mark under atomicity, so a settle that won the race keeps its entry.
+   */
+  private async convertMarks(
+    marks: ReadonlyArray<[string, string]>,
+    dateOf: (markedAt: number) => number | null | undefined,
+  ): Promise<LedgerEntry[]> {
+    const pending = new Map<string, LedgerEntry>();
+    const args: string[] = [];
+    for (const [id, text] of marks) {
+      const mark = decodeMark(id, text);
+      if (callId(mark.ctx.jobId, mark.ctx.attempt) !== id) {
+        throw new LedgerError('corrupt', `ledger ${JSON.stringify(id)}: in-flight mark names another call`);
+      }
+      const at = dateOf(mark.at);
+      if (at === null) continue;
+      const entry = makeEntry(mark.ctx, at ?? mark.at, null);
+      pending.set(id, entry);
+      args.push(id, text, member(at ?? mark.at, id), JSON.stringify(entry));
+    }
+    if (args.length === 0) return [];
+    const written = await RECOVER.run(this.redis, this.scriptKeys(), args);
+    if (!Array.isArray(written)) throw new LedgerError('corrupt', 'unexpected reply to the recover script');
+    return written
+      .map((id) => pending.get(String(id)))
+      .filter((e): e is LedgerEntry => e !== undefined)
+      .sort((a, b) => a.attempt - b.attempt);
+  }
+}
+
+function settledAmount(settlement: Settlement): number | null {
+  if ('unknown' in settlement && settlement.unknown === true) return null;
+  const amount = 'amount' in settlement ? settlement.amount : undefined;
+  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) {
+    throw new LedgerError('bad_settlement', `a settlement is { amount >= 0 } or { unknown: true }`);
+  }
+  return amount;
+}
+
+function checkRange(q: TimeRange): TimeRange {
+  return {
+    ...(q.from === undefined ? {} : { from: checkTime(q.from, 'from') }),
+    ...(q.to === undefined ? {} : { to: checkTime(q.to, 'to') }),
+  };
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/**
+ * A Lua script run by EVALSHA, falling back to EVAL (which also caches it on the server) the first
+ * time a server has not seen it: one round trip per call once warm. Every key it touches is passed
+ * in KEYS, so it runs on a cluster when the keys share a hash tag.
+ */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      // NOSCRIPT: this server (or a failover replica) has not cached it yet; EVAL loads and runs it.
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return await redis.eval(this.lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/**
+ * Settle one call. KEYS: inflight, entries, byTime. ARGV: call id, member, entry JSON ('' when the
+ * answer charged nothing). The in-flight mark always goes; HSETNX writes the entry only if there is
+ * none for this call yet, so a redelivered or concurrent settle of the same call counts once.
+ * Returns 1 when it wrote the entry, else 0.
+ */
+export const SETTLE = new LuaScript(`
+redis.call('HDEL', KEYS[1], ARGV[1])
+if ARGV[3] == '' then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3]) == 0 then return 0 end
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
+return 1
+`);
+
+/**
+ * Turn in-flight marks left behind into unknown entries. KEYS: inflight, entries, byTime. ARGV: groups
+ * of (call id, the mark as read, member, entry JSON). A mark is converted only if it is still the one
+ * read (a settle in between has removed it); its entry is written only if the call has none. Returns
+ * the call ids whose entry this wrote.
+ */
+export const RECOVER = new LuaScript(`
+local written = {}
+for i = 1, #ARGV, 4 do
+  local id = ARGV[i]
+  if redis.call('HGET', KEYS[1], id) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], id)
+    if redis.call('HSETNX', KEYS[2], id, ARGV[i + 3]) == 1 then
+      redis.call('ZADD', KEYS[3], 0, ARGV[i + 2])
+      written[#written + 1] = id
+    end
+  end
+end
+return written
+`);
+
+/**
+ * One page in time order. KEYS: byTime, entries. ARGV: lex min, lex max, count. Returns
+ * [members, entry JSONs] read in one atomic step, so a page never names an entry it cannot show.
+ */
+export const PAGE = new LuaScript(`
+local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+if #members == 0 then return {{}, {}} end
+-- 17: past the 15 time digits and the '|' of each member (keys.ts).
+local ids = {}
+for i, m in ipairs(members) do ids[i] = string.sub(m, 17) end
+return {members, redis.call('HMGET', KEYS[2], unpack(ids))}
+`);
