@@ -34,6 +34,8 @@ export interface Config {
   readonly idempotencyRetentionMs: number;
   /** Start even when Redis may evict keys (maxmemory-policy other than noeviction). */
   readonly allowRedisEviction: boolean;
+  /** BullMQ job lock; a worker that dies mid-job has its jobs taken over after about this long. */
+  readonly lockDurationMs: number;
 }
 
 /** Every default in one place, checked against the type. */
@@ -52,6 +54,7 @@ export const DEFAULTS = {
   WORKER_CONCURRENCY: 50,
   LIMITER_MARGIN_MS: 25,
   IDEMPOTENCY_RETENTION_DAYS: 7,
+  LOCK_DURATION_MS: 30_000,
 } as const satisfies Record<string, string | number>;
 
 /** Which settings a process cannot start without. */
@@ -85,6 +88,7 @@ export const ENV_NAMES = [
   'LIMITER_MARGIN_MS',
   'IDEMPOTENCY_RETENTION_DAYS',
   'REDIS_ALLOW_EVICTION',
+  'LOCK_DURATION_MS',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -161,6 +165,7 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
     idempotencyRetentionMs:
       integer(read, 'IDEMPOTENCY_RETENTION_DAYS', DEFAULTS.IDEMPOTENCY_RETENTION_DAYS, 1, 365) * 86_400_000,
     allowRedisEviction: boolean(read, 'REDIS_ALLOW_EVICTION', false),
+    lockDurationMs: integer(read, 'LOCK_DURATION_MS', DEFAULTS.LOCK_DURATION_MS, 1_000, 600_000),
   });
 }
 

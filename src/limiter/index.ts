@@ -1,0 +1,192 @@
+import type { Redis } from 'ioredis';
+import { RedisClock } from './clock.js';
+import { GATE_SCRIPT, HOLD_SCRIPT, RESUME_SCRIPT } from './gate-script.js';
+import { limiterKeys } from './keys.js';
+
+export { RedisClock } from './clock.js';
+export { limiterKeys } from './keys.js';
+
+export interface LimiterOptions {
+  /** Extra spacing per `rate` calls, absorbing jitter between grant and arrival (LIMITER_MARGIN_MS). */
+  readonly marginMs: number;
+  /** The longest a job waits for its slot inside its worker slot; later slots park the job. */
+  readonly maxWaitMs?: number;
+  /** How late after its slot a call may still leave; later, the slot is given up and the job queues again. */
+  readonly lateToleranceMs?: number;
+}
+
+export interface GateRequest {
+  readonly account: { readonly id: string; readonly ratePerSecond: number };
+  readonly jobId: string;
+  /** Member recorded in the account's parked set if it is held, e.g. `ship/<job id>`. */
+  readonly parkedMember: string;
+  /** The job's idempotency marker key: a value starting 'd' (done) or 'x' (dead) ends the job. */
+  readonly markerKey: string;
+  /** Ignore any reservation (after giving up a slot we were too late for). */
+  readonly fresh?: boolean;
+}
+
+export type GateAnswer =
+  /** Send at `localSlot` (this process's clock). */
+  | { readonly kind: 'grant'; readonly localSlot: number }
+  /** Park the job until shortly before `localSlot`; the slot is reserved for it. */
+  | { readonly kind: 'park'; readonly localSlot: number }
+  | { readonly kind: 'held'; readonly reason: string; readonly code: string; readonly since: number }
+  | { readonly kind: 'finished'; readonly marker: string };
+
+export interface AccountHold {
+  readonly reason: string;
+  readonly code: number | null;
+  readonly message: string;
+}
+
+export interface AccountState {
+  readonly id: string;
+  readonly state: 'active' | 'held';
+  readonly reason: string | null;
+  readonly code: number | null;
+  readonly message: string | null;
+  /** Epoch ms the hold began, or null when active. */
+  readonly since: number | null;
+}
+
+type GateReply = [string, string | number, (string | number)?, (string | number)?];
+
+/**
+ * The per-account limiter every worker process shares through Redis: at most `ratePerSecond` upstream
+ * calls per account in any sliding second as the upstream sees them arrive, plus the held/active state
+ * of each account. The one module that knows how calls are paced, so the mechanism can be replaced.
+ */
+export class AccountLimiter {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #marginMs: number;
+  readonly #maxWaitUs: number;
+  readonly #lateUs: number;
+  readonly lateToleranceMs: number;
+  readonly clock = new RedisClock();
+
+  constructor(redis: Redis, prefix: string, options: LimiterOptions) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+    this.#marginMs = options.marginMs;
+    this.#maxWaitUs = Math.round((options.maxWaitMs ?? 250) * 1000);
+    this.lateToleranceMs = options.lateToleranceMs ?? 10;
+    this.#lateUs = Math.round(this.lateToleranceMs * 1000);
+    if (!redis.gate) {
+      redis.defineCommand('gate', { numberOfKeys: 4, lua: GATE_SCRIPT });
+      redis.defineCommand('gateResume', { numberOfKeys: 3, lua: RESUME_SCRIPT });
+      redis.defineCommand('gateHold', { numberOfKeys: 1, lua: HOLD_SCRIPT });
+    }
+  }
+
+  /** Spacing between calls of one account, µs: (1000 ms + margin) / rate. */
+  spacingUs(ratePerSecond: number): number {
+    return Math.ceil(((1000 + this.#marginMs) * 1000) / ratePerSecond);
+  }
+
+  async acquire(request: GateRequest): Promise<GateAnswer> {
+    const { account } = request;
+    const sentAt = RedisClock.localNow();
+    const reply = (await this.#redis.gate(
+      limiterKeys.account(this.#prefix, account.id),
+      limiterKeys.reservations(this.#prefix, account.id),
+      limiterKeys.parked(this.#prefix, account.id),
+      request.markerKey,
+      request.jobId,
+      this.spacingUs(account.ratePerSecond),
+      this.#maxWaitUs,
+      this.#lateUs,
+      request.parkedMember,
+      request.fresh ? 'fresh' : 'claim',
+    )) as GateReply;
+    const receivedAt = RedisClock.localNow();
+    switch (reply[0]) {
+      case 'marker':
+        return { kind: 'finished', marker: String(reply[1]) };
+      case 'held':
+        return {
+          kind: 'held',
+          reason: String(reply[1]),
+          code: String(reply[2] ?? ''),
+          since: Number(reply[3]),
+        };
+      case 'grant':
+      case 'park': {
+        const nowMs = Number(reply[2]) / 1000;
+        this.clock.observe(sentAt, nowMs, receivedAt);
+        return { kind: reply[0], localSlot: this.clock.toLocal(Number(reply[1]) / 1000) };
+      }
+      default:
+        throw new Error(`limiter gate answered ${String(reply[0])}`);
+    }
+  }
+
+  /**
+   * Waits until the granted slot and says how late we are: more than `lateToleranceMs` means the
+   * event loop was too busy to send on time, and the caller must give the slot up.
+   */
+  async waitForSlot(localSlot: number): Promise<number> {
+    for (;;) {
+      const remaining = localSlot - RedisClock.localNow();
+      if (remaining <= 0) return -remaining;
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(remaining)));
+    }
+  }
+
+  /** Marks the account held; every process's next gate call for it parks instead of calling. */
+  async hold(accountId: string, hold: AccountHold): Promise<boolean> {
+    const newly = await this.#redis.gateHold(
+      limiterKeys.account(this.#prefix, accountId),
+      hold.reason,
+      hold.code === null ? '' : String(hold.code),
+      hold.message,
+      Date.now(),
+    );
+    return newly === 1;
+  }
+
+  /** Clears the hold and returns the parked members (`queue/jobId`) for the caller to promote. */
+  async resume(accountId: string): Promise<string[]> {
+    return (await this.#redis.gateResume(
+      limiterKeys.account(this.#prefix, accountId),
+      limiterKeys.reservations(this.#prefix, accountId),
+      limiterKeys.parked(this.#prefix, accountId),
+    )) as string[];
+  }
+
+  async isHeld(accountId: string): Promise<boolean> {
+    return (await this.#redis.hexists(limiterKeys.account(this.#prefix, accountId), 'held')) === 1;
+  }
+
+  async states(accountIds: readonly string[]): Promise<AccountState[]> {
+    const pipeline = this.#redis.pipeline();
+    for (const id of accountIds) {
+      pipeline.hmget(limiterKeys.account(this.#prefix, id), 'held', 'reason', 'code', 'message', 'since');
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return accountIds.map((id, index) => {
+      const [err, value] = replies[index] ?? [null, []];
+      if (err) throw err;
+      const [held, reason, code, message, since] = value as (string | null)[];
+      return held
+        ? {
+            id,
+            state: 'held',
+            reason: reason ?? '',
+            code: code ? Number(code) : null,
+            message: message ?? '',
+            since: since ? Number(since) : null,
+          }
+        : { id, state: 'active', reason: null, code: null, message: null, since: null };
+    });
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    gate(...args: (string | number)[]): Promise<unknown>;
+    gateResume(...args: string[]): Promise<unknown>;
+    gateHold(...args: (string | number)[]): Promise<unknown>;
+  }
+}

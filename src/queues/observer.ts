@@ -1,0 +1,23 @@
+import type { Provider } from '../config/index.js';
+import type { OutcomeKind } from '../outcomes/types.js';
+
+/** What the pipeline reports as it works; the metrics module implements it. All optional, all sync. */
+export interface PipelineObserver {
+  outcome?(event: {
+    readonly queue: string;
+    readonly name: string;
+    readonly provider: Provider;
+    readonly account: string;
+    readonly code: number | null;
+    readonly outcome: OutcomeKind;
+    readonly charge: number;
+  }): void;
+  upstreamCall?(event: {
+    readonly provider: Provider;
+    readonly operation: string;
+    readonly seconds: number;
+  }): void;
+  limiterWait?(event: { readonly account: string; readonly seconds: number }): void;
+  parked?(event: { readonly account: string; readonly why: 'limit' | 'held' }): void;
+  unknownCharge?(event: { readonly account: string }): void;
+}

@@ -1,0 +1,199 @@
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  type AccountLookup,
+  type Issue,
+  ValidationError,
+  type ValidJob,
+  validateJob,
+} from '../jobs/index.js';
+import { BACKOFF_TYPE } from './backoff.js';
+import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
+import { CLAIM_SCRIPT } from './markers.js';
+
+/** Job states of DESIGN.md ("GET /v1/jobs/:id"). */
+export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'dead';
+
+export interface EnqueueResult {
+  readonly id: string;
+  readonly state: JobState;
+  readonly duplicate: boolean;
+}
+
+export interface ProducerOptions {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly queues: Readonly<Record<WorkQueueName, Queue>>;
+  readonly accounts: AccountLookup;
+  readonly attempts: number;
+  /** Completed jobs stay in their queue this long for the dashboard; the marker outlives them. */
+  readonly keepCompletedSeconds?: number;
+  readonly keepCompletedCount?: number;
+}
+
+/** How long a producer's claim on a job id lasts: long enough to add the job, short if it crashed. */
+const CLAIM_TTL_MS = 30_000;
+
+/** Batches are all-or-nothing and at most this long (DESIGN.md, `POST /v1/batch`). */
+export const MAX_BATCH = 1_000;
+
+/**
+ * The producer library: validates at the door, derives the idempotency key (the BullMQ job id), and
+ * enqueues, or answers with the job that already has that key. Nothing of an invalid request is
+ * written: validation happens before any Redis call.
+ */
+export class Producer {
+  readonly #options: ProducerOptions;
+
+  constructor(options: ProducerOptions) {
+    this.#options = options;
+    if (!options.redis.claimJobs) {
+      options.redis.defineCommand('claimJobs', { lua: CLAIM_SCRIPT });
+    }
+  }
+
+  /** One ship job `{ account, ...payload }`. Throws ValidationError naming every problem. */
+  async ship(input: unknown): Promise<EnqueueResult> {
+    return (await this.#enqueue([this.#validate('ship', input, '')]))[0]!;
+  }
+
+  /** One sync job `{ account, orderSns, ownerId }`. */
+  async sync(input: unknown): Promise<EnqueueResult> {
+    return (await this.#enqueue([this.#validate('sync', input, '')]))[0]!;
+  }
+
+  /**
+   * Many jobs `{ type: 'ship' | 'sync', account, ...payload }`: all validated first; if any is bad,
+   * ValidationError with paths like `jobs.3.tid` and nothing is enqueued. Results in input order; a
+   * repeat inside the batch gets the first one's id and `duplicate: true`.
+   */
+  async batch(items: readonly unknown[]): Promise<EnqueueResult[]> {
+    if (!Array.isArray(items)) throw new ValidationError([{ path: 'jobs', message: 'must be an array' }]);
+    if (items.length > MAX_BATCH) {
+      throw new ValidationError([{ path: 'jobs', message: `must hold at most ${MAX_BATCH} jobs` }]);
+    }
+    const issues: Issue[] = [];
+    const jobs: ValidJob[] = [];
+    items.forEach((item, index) => {
+      const path = `jobs.${index}`;
+      const type = isRecord(item) ? item['type'] : undefined;
+      if (type !== 'ship' && type !== 'sync') {
+        issues.push({ path: `${path}.type`, message: "must be 'ship' or 'sync'" });
+        return;
+      }
+      const { type: _type, ...rest } = item as Record<string, unknown>;
+      const result = validateJob(type, rest, this.#options.accounts);
+      if (result.ok) jobs.push(result.job);
+      else issues.push(...result.issues.map((issue) => ({ ...issue, path: `${path}.${issue.path}` })));
+    });
+    if (issues.length > 0) throw new ValidationError(issues);
+    return this.#enqueue(jobs);
+  }
+
+  #validate(type: 'ship' | 'sync', input: unknown, at: string): ValidJob {
+    const result = validateJob(type, input, this.#options.accounts);
+    if (!result.ok) {
+      throw new ValidationError(result.issues.map((issue) => ({ ...issue, path: at + issue.path })));
+    }
+    return result.job;
+  }
+
+  async #enqueue(jobs: readonly ValidJob[]): Promise<EnqueueResult[]> {
+    const { redis, prefix, queues } = this.#options;
+    // First occurrence of each key decides; later repeats inside the batch point at it.
+    const firstIndex = new Map<string, number>();
+    const keyed: { id: string; queue: WorkQueueName }[] = [];
+    jobs.forEach((job, index) => {
+      if (job.id !== null && !firstIndex.has(job.id)) {
+        firstIndex.set(job.id, index);
+        keyed.push({ id: job.id, queue: job.queue });
+      }
+    });
+    const claims = new Map<string, string>();
+    if (keyed.length > 0) {
+      const keys = keyed.flatMap(({ id, queue }) => [
+        queueKeys.marker(prefix, id),
+        queueKeys.job(prefix, queue, id),
+        queueKeys.job(prefix, QUEUE_NAMES.deadLetter, id),
+      ]);
+      const answers = (await redis.claimJobs(keys.length, ...keys, CLAIM_TTL_MS)) as string[];
+      keyed.forEach(({ id }, index) => claims.set(id, answers[index]!));
+    }
+
+    const toAdd: Record<WorkQueueName, { job: ValidJob; index: number }[]> = { ship: [], sync: [] };
+    const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
+    jobs.forEach((job, index) => {
+      const claim = job.id === null ? 'new' : claims.get(job.id)!;
+      const first = job.id === null ? index : firstIndex.get(job.id)!;
+      if (first !== index) return; // filled in from the first occurrence below
+      if (claim === 'new' || claim === 'claimed') toAdd[job.queue].push({ job, index });
+      else if (claim === 'done') results[index] = { id: job.id!, state: 'completed', duplicate: true };
+      else if (claim === 'dead') results[index] = { id: job.id!, state: 'dead', duplicate: true };
+    });
+
+    for (const queueName of ['ship', 'sync'] as const) {
+      const batch = toAdd[queueName];
+      if (batch.length === 0) continue;
+      const added = await queues[queueName].addBulk(
+        batch.map(({ job }) => ({ name: job.name, data: job.data, opts: this.#jobOptions(job) })),
+      );
+      batch.forEach(({ job, index }, i) => {
+        const claim = job.id === null ? 'new' : claims.get(job.id);
+        results[index] = { id: String(added[i]!.id), state: 'waiting', duplicate: claim === 'claimed' };
+      });
+    }
+
+    // Jobs that already exist: report their current state.
+    await Promise.all(
+      jobs.map(async (job, index) => {
+        if (results[index] !== undefined || job.id === null || firstIndex.get(job.id) !== index) return;
+        const state = await queues[job.queue].getJobState(job.id);
+        results[index] = { id: job.id, state: toJobState(state), duplicate: true };
+      }),
+    );
+    return jobs.map((job, index) => {
+      const first = job.id === null ? index : firstIndex.get(job.id)!;
+      const result = results[first]!;
+      return first === index ? result : { ...result, duplicate: true };
+    });
+  }
+
+  #jobOptions(job: ValidJob): JobsOptions {
+    return {
+      ...(job.id === null ? {} : { jobId: job.id }),
+      attempts: this.#options.attempts,
+      backoff: { type: BACKOFF_TYPE },
+      removeOnComplete: {
+        age: this.#options.keepCompletedSeconds ?? 3_600,
+        count: this.#options.keepCompletedCount ?? 1_000,
+      },
+      removeOnFail: false,
+    };
+  }
+}
+
+/** BullMQ's states mapped onto ours (a prioritized job is waiting; an unknown one finished and left). */
+export function toJobState(state: string): JobState {
+  switch (state) {
+    case 'active':
+    case 'delayed':
+    case 'completed':
+    case 'failed':
+    case 'waiting':
+      return state;
+    case 'unknown':
+      return 'completed';
+    default:
+      return 'waiting';
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    claimJobs(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  }
+}

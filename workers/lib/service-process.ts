@@ -1,0 +1,82 @@
+import type { Worker } from 'bullmq';
+import { type Config, ConfigError, loadConfig } from '../../src/config/index.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import type { WorkQueueName } from '../../src/queues/keys.js';
+import { Fulfillment } from '../../src/queues/service.js';
+import { createQueueWorker } from '../../src/queues/worker.js';
+import { checkRedisPolicy, connectRedis } from '../../src/runtime/redis.js';
+import { type Closer, shutdownOnSignal } from '../../src/runtime/shutdown.js';
+import { createUpstreams } from '../../src/upstreams/index.js';
+
+export interface ServiceProcess {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly service: Fulfillment;
+  readonly workers: readonly Worker[];
+  /** Adds something to close on shutdown (closed before what was started earlier). */
+  onClose(closer: Closer): void;
+}
+
+/** Reads the config or prints its one line and exits 1. */
+export function configOrExit(needs: Parameters<typeof loadConfig>[1]): Config {
+  try {
+    return loadConfig(process.env, needs);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`fulfillment: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** How often each worker process looks for failed jobs left outside the dead-letter queue. */
+const SWEEP_EVERY_MS = 60_000;
+
+/**
+ * Starts a service process: config, logger, Redis, the service, and workers for `queues`; stops it
+ * all in reverse on SIGTERM/SIGINT within SHUTDOWN_GRACE_MS, then exits 0.
+ */
+export async function startServiceProcess(
+  name: string,
+  queues: readonly WorkQueueName[],
+  needs: { apiKeys: boolean },
+): Promise<ServiceProcess> {
+  const config = configOrExit({ accounts: true, apiKeys: needs.apiKeys });
+  const log = createLogger({ level: config.logLevel, name });
+  const redis = connectRedis(config, `fulfillment-${name}`);
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  try {
+    await checkRedisPolicy(redis, config, log);
+  } catch (err) {
+    process.stderr.write(`fulfillment: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const service = new Fulfillment(config, redis);
+  const upstreams = createUpstreams({ ...config, timeoutMs: config.upstreamTimeoutMs });
+  const closers: Closer[] = [
+    { name: 'redis', close: async () => redis.quit().catch(() => redis.disconnect()) },
+    { name: 'service', close: () => service.close() },
+  ];
+  const workers = queues.map((queue) => {
+    const worker = createQueueWorker(service, queue, { connection: redis, upstreams, log });
+    closers.push({ name: `worker ${queue}`, close: (force) => worker.close(force) });
+    return worker;
+  });
+  if (queues.length > 0) {
+    const sweep = () => {
+      for (const queue of queues) {
+        service.deadLetters
+          .sweepFailed(queue)
+          .catch((err: unknown) => log.error({ err, queue }, 'dead-letter sweep failed'));
+      }
+    };
+    sweep();
+    const timer = setInterval(sweep, SWEEP_EVERY_MS);
+    timer.unref();
+    closers.push({ name: 'sweeper', close: async () => clearInterval(timer) });
+  }
+  shutdownOnSignal(closers, config.shutdownGraceMs, log);
+  log.info({ queues, prefix: config.prefix, accounts: config.accounts.length }, 'started');
+  return { config, log, service, workers, onClose: (closer) => closers.push(closer) };
+}
