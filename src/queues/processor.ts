@@ -117,7 +117,11 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
     const ctx = callContext(account, name, data, jobId, job.attemptsStarted);
     await deps.ledger.markInflight(ctx);
     const callStart = performance.now();
-    const reply = await deps.upstreams.call(account, name, requestOf(data) as OperationRequest[typeof name]);
+    const reply = await deps.upstreams.call(
+      account,
+      name,
+      requestOf(data) as unknown as OperationRequest[typeof name],
+    );
     deps.observer?.upstreamCall?.({
       provider: account.provider,
       operation: name,

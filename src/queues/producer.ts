@@ -2,9 +2,9 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   type AccountLookup,
-  type Issue,
   ValidationError,
   type ValidJob,
+  validateBatch,
   validateJob,
 } from '../jobs/index.js';
 import { BACKOFF_TYPE } from './backoff.js';
@@ -33,9 +33,6 @@ export interface ProducerOptions {
 
 /** How long a producer's claim on a job id lasts: long enough to add the job, short if it crashed. */
 const CLAIM_TTL_MS = 30_000;
-
-/** Batches are all-or-nothing and at most this long (DESIGN.md, `POST /v1/batch`). */
-export const MAX_BATCH = 1_000;
 
 /**
  * The producer library: validates at the door, derives the idempotency key (the BullMQ job id), and
@@ -68,26 +65,9 @@ export class Producer {
    * repeat inside the batch gets the first one's id and `duplicate: true`.
    */
   async batch(items: readonly unknown[]): Promise<EnqueueResult[]> {
-    if (!Array.isArray(items)) throw new ValidationError([{ path: 'jobs', message: 'must be an array' }]);
-    if (items.length > MAX_BATCH) {
-      throw new ValidationError([{ path: 'jobs', message: `must hold at most ${MAX_BATCH} jobs` }]);
-    }
-    const issues: Issue[] = [];
-    const jobs: ValidJob[] = [];
-    items.forEach((item, index) => {
-      const path = `jobs.${index}`;
-      const type = isRecord(item) ? item['type'] : undefined;
-      if (type !== 'ship' && type !== 'sync') {
-        issues.push({ path: `${path}.type`, message: "must be 'ship' or 'sync'" });
-        return;
-      }
-      const { type: _type, ...rest } = item as Record<string, unknown>;
-      const result = validateJob(type, rest, this.#options.accounts);
-      if (result.ok) jobs.push(result.job);
-      else issues.push(...result.issues.map((issue) => ({ ...issue, path: `${path}.${issue.path}` })));
-    });
-    if (issues.length > 0) throw new ValidationError(issues);
-    return this.#enqueue(jobs);
+    const result = validateBatch({ jobs: items }, this.#options.accounts);
+    if (!result.ok) throw new ValidationError(result.issues);
+    return this.#enqueue(result.jobs);
   }
 
   #validate(type: 'ship' | 'sync', input: unknown, at: string): ValidJob {
@@ -117,7 +97,9 @@ export class Producer {
         queueKeys.job(prefix, QUEUE_NAMES.deadLetter, id),
       ]);
       const answers = (await redis.claimJobs(keys.length, ...keys, CLAIM_TTL_MS)) as string[];
-      keyed.forEach(({ id }, index) => claims.set(id, answers[index]!));
+      keyed.forEach(({ id }, index) => {
+        claims.set(id, answers[index]!);
+      });
     }
 
     const toAdd: Record<WorkQueueName, { job: ValidJob; index: number }[]> = { ship: [], sync: [] };
@@ -186,10 +168,6 @@ export function toJobState(state: string): JobState {
     default:
       return 'waiting';
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 declare module 'ioredis' {
