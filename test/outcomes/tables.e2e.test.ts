@@ -7,17 +7,18 @@ import {
   type OutcomeKind,
   TRANSPORT_REASONS,
 } from '../../src/outcomes/index.js';
+import { type Sandbox, type ScriptedAnswer, startSandbox } from '../../src/sandbox/index.js';
 import { createUpstreams, type Operation, type Upstreams } from '../../src/upstreams/index.js';
-import { type Scripted, type ScriptedUpstream, startScriptedUpstream } from './scripted-upstream.js';
 
 /**
- * Every row of both tables, end to end: client → real HTTP → an upstream on 127.0.0.1 answering the
- * scripted code → classify. The expectations are written out here from DESIGN.md and the seed
- * documents, not read from the tables, so a wrong row cannot pass its own test.
+ * Every row of both tables, end to end: client → real HTTP → the project sandbox on 127.0.0.1
+ * answering the scripted code → classify. The expectations are written out here from DESIGN.md and
+ * the seed documents, not read from the tables, and the sandbox keeps its own copy of the codes, so
+ * a wrong row cannot pass its own test.
  */
 interface Case {
   readonly provider: Provider;
-  readonly answer: Extract<Scripted, { code: number }>;
+  readonly answer: Extract<ScriptedAnswer, { code: number }>;
   readonly outcome: OutcomeKind;
   readonly result?: DoneResult;
   /** Text the reason must contain. */
@@ -81,12 +82,20 @@ const ACCOUNTS: Readonly<Record<Provider, Account>> = {
   damaijia: { id: 'dmj-e2e', provider: 'damaijia', token: new Secret(TOKENS.damaijia), ratePerSecond: 10 },
 };
 
-let upstream: ScriptedUpstream;
+let upstream: Sandbox;
 let upstreams: Upstreams;
 let orders = 0;
 
 beforeAll(async () => {
-  upstream = await startScriptedUpstream();
+  upstream = await startSandbox({
+    accounts: [
+      { token: TOKENS.vvtool, label: 'vv-e2e', provider: 'vvtool' },
+      { token: TOKENS.damaijia, label: 'dmj-e2e', provider: 'damaijia' },
+    ],
+    // These tests are about codes, not pacing: no call may be refused for the rate.
+    ratePerSecond: 100_000,
+    stallMs: 10_000,
+  });
   upstreams = createUpstreams({
     vvtoolBaseUrl: upstream.vvtoolBaseUrl,
     damaijiaBaseUrl: upstream.damaijiaBaseUrl,
@@ -98,7 +107,7 @@ afterAll(async () => {
 });
 
 /** Scripts the answers for a fresh order, calls the operation once per answer, and classifies each reply. */
-async function callScripted(operation: Operation, answers: readonly Scripted[]) {
+async function callScripted(operation: Operation, answers: ScriptedAnswer[]) {
   orders += 1;
   const order = String(9_000_000 + orders);
   const provider: Provider = operation === 'vvtool.send' ? 'vvtool' : 'damaijia';
@@ -160,13 +169,19 @@ describe('damaijia table, end to end', () => {
 });
 
 describe('transport rows, end to end', () => {
+  // What each fault looks like to the client, then to classify: always retry.
   it.each([
-    ['vvtool.send', 'http500'],
-    ['vvtool.send', 'http429'],
-    ['damaijia.delivery', 'garbage'],
-    ['damaijia.sync', 'reset'],
-    ['vvtool.send', 'stall'],
-  ] as const)('%s %s → retry', async (operation, fault) => {
+    ['vvtool.send', 'http500', { answered: true, httpStatus: 500 }],
+    ['damaijia.delivery', 'http500', { answered: true, httpStatus: 500 }],
+    ['vvtool.send', 'http429', { answered: true, httpStatus: 429 }],
+    ['damaijia.sync', 'http429', { answered: true, httpStatus: 429 }],
+    ['vvtool.send', 'garbage', { answered: true, code: null }],
+    ['damaijia.delivery', 'garbage', { answered: true, code: null }],
+    ['vvtool.send', 'reset', { answered: false, failure: 'reset', sent: true }],
+    ['damaijia.sync', 'reset', { answered: false, failure: 'reset', sent: true }],
+    ['vvtool.send', 'stall', { answered: false, failure: 'timeout', sent: true }],
+    ['damaijia.delivery', 'stall', { answered: false, failure: 'timeout', sent: true }],
+  ] as const)('%s %s → retry', async (operation, fault, seen) => {
     const fast = createUpstreams({
       vvtoolBaseUrl: upstream.vvtoolBaseUrl,
       damaijiaBaseUrl: upstream.damaijiaBaseUrl,
@@ -176,6 +191,7 @@ describe('transport rows, end to end', () => {
     const order = String(9_000_000 + orders);
     const provider: Provider = operation === 'vvtool.send' ? 'vvtool' : 'damaijia';
     upstream.script(provider, order, [{ fault }]);
+    // One object with every operation's fields: each client sends only its own.
     const request = {
       tid: order,
       shop_id: 's',
@@ -189,6 +205,7 @@ describe('transport rows, end to end', () => {
       ownerId: 'o',
     };
     const reply = await fast.call(ACCOUNTS[provider], operation, request);
+    expect(reply).toMatchObject(seen);
     const outcome = classify(provider, reply, operation);
     expect(outcome.outcome).toBe('retry');
     expect(outcome.reason).not.toBe('');
@@ -210,6 +227,18 @@ describe('transport rows, end to end', () => {
   it('scripted answers run in order: 101 twice, then success', async () => {
     const results = await callScripted('vvtool.send', [{ code: 101 }, { code: 101 }, { code: 0 }]);
     expect(results.map((r) => r.outcome.outcome)).toEqual(['retry', 'retry', 'done']);
+  });
+});
+
+describe('what the sandbox saw', () => {
+  it('authenticated every call, never over the rate, never with the token in its records', () => {
+    const calls = upstream.calls();
+    expect(calls.length).toBeGreaterThan(VVTOOL_CASES.length + 2 * DAMAIJIA_CASES.length);
+    expect(calls.filter((call) => call.account === null)).toEqual([]);
+    expect(upstream.report().violations).toEqual([]);
+    const printed = JSON.stringify(calls);
+    expect(printed).not.toContain(TOKENS.vvtool);
+    expect(printed).not.toContain(TOKENS.damaijia);
   });
 });
 
