@@ -1,4 +1,4 @@
-import type { TObject, TSchema } from 'typebox';
+import Type, { type TObject, type TSchema } from 'typebox';
 import { Compile, type Validator } from 'typebox/compile';
 import { MAX_SAFE_ID } from './fields.js';
 import { type Issue, ROOT_PATH } from './issues.js';
@@ -13,6 +13,8 @@ export interface FieldRule {
   check(value: unknown): boolean;
   /** Why a value that failed `check` is wrong, e.g. "must be a string of 1-20 digits (…)". */
   explain(value: unknown): string;
+  /** A value that passed `check`, decoded by the schema's codec (a numeric id to its digit string). */
+  decode(value: unknown): unknown;
 }
 
 export interface ObjectRules {
@@ -20,7 +22,7 @@ export interface ObjectRules {
   readonly fields: ReadonlyMap<string, FieldRule>;
   /** draft-07 `dependencies`: when the key is present, each listed field must be too. */
   readonly together: readonly (readonly [string, readonly string[]])[];
-  /** The whole object's validator: the last word, and the decoder (ids to digit strings). */
+  /** The whole object's validator: the last word on validity. */
   readonly validator: Validator;
 }
 
@@ -34,12 +36,19 @@ export function rulesOf(schema: TObject): ObjectRules {
   return { fields, together: Object.entries(dependencies), validator: Compile(schema) };
 }
 
+/**
+ * Each field is checked and decoded as the one property of a small object: TypeBox applies a codec
+ * only below an object, and its Decode copies the value into an ordinary object first, where an
+ * inherited property (a polluted Object.prototype) could stand in for a missing one. A wrapper whose
+ * one property is always present leaves nothing to inherit.
+ */
 function fieldRule(schema: TSchema, required: boolean): FieldRule {
-  const validator = Compile(schema);
+  const validator = Compile(Type.Object({ value: schema }));
   return {
     required,
-    check: (value) => validator.Check(value),
+    check: (value) => validator.Check({ value }),
     explain: (value) => explain(schema, value, required),
+    decode: (value) => validator.Decode({ value }).value,
   };
 }
 

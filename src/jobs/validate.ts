@@ -149,12 +149,14 @@ function finish(name: JobName, read: ReadObject, account: KnownAccount | undefin
   issues.push(...read.forbidden);
   if (issues.length > 0 || !account) return fail(issues);
 
-  // Every field passed its own rule; the whole object's schema has the last word and decodes ids
-  // to digit strings. It reads a copy without a prototype: its checks use `in`.
+  // Every field passed its own rule; the whole object's schema has the last word. It reads a copy
+  // without a prototype, as its checks use `in`.
   const copy: Record<string, unknown> = Object.create(null);
   for (const key of rules.fields.keys()) if (fields.has(key)) copy[key] = fields.get(key);
   if (!rules.validator.Check(copy)) return fail(schemaIssues(rules.validator, copy));
-  const data = rules.validator.Decode(copy) as JobData;
+  const decoded: Record<string, unknown> = {};
+  for (const [key, rule] of rules.fields) if (fields.has(key)) decoded[key] = rule.decode(fields.get(key));
+  const data = decoded as JobData;
   const job: ValidJob = {
     name,
     queue: JOBS[name].queue,
