@@ -144,7 +144,7 @@ describe('vv-tool codes', () => {
   });
 
   it('answers 614 when is_split and sub_tid are not given together', async () => {
-    for (const extra of [{ is_split: '1' }, { sub_tid: '1,2' }]) {
+    for (const extra of [{ is_split: '1' }, { sub_tid: '1,2' }] as Record<string, string>[]) {
       const res = await vvSend(sandbox.url, VV, ship('3004', extra));
       expect(res.body).toMatchObject({ code: 614, msg: '拆单标记 和子订单列表两者必须都填或者都不填' });
     }
