@@ -232,7 +232,7 @@ describe('prototype safety', () => {
     });
     const pollute = (values: Record<string, unknown>) => {
       for (const [key, value] of Object.entries(values)) {
-        Object.defineProperty(Object.prototype, key, { value, configurable: true, writable: true });
+        Object.defineProperty(Object.prototype, key, { value, configurable: true, writable: true, enumerable: true });
       }
     };
 
