@@ -1,0 +1,55 @@
+import { expectPositionals } from './args.js';
+import type { Command } from './command.js';
+import { Failure } from './errors.js';
+import { table } from './output.js';
+
+/** Accounts as the API shows them: id, provider, rate and hold state; the token is never read here. */
+export const accountsListCommand: Command = {
+  name: 'accounts list',
+  summary: 'list the configured accounts and whether each is active or held',
+  usage: ['fulfill accounts list'],
+  help: [],
+  options: {},
+  prepare(_values, positionals) {
+    expectPositionals(positionals, 0, 0, '');
+    return async (session) => {
+      const items = await (await session.service()).listAccounts();
+      await session.print({ items }, () =>
+        table(
+          [
+            { title: 'id', value: (a) => a.id },
+            { title: 'provider', value: (a) => a.provider },
+            { title: 'rate/s', value: (a) => a.ratePerSecond, align: 'right' },
+            { title: 'state', value: (a) => a.state },
+            { title: 'code', value: (a) => a.code },
+            { title: 'since', value: (a) => a.since },
+            { title: 'reason', value: (a) => a.reason, max: 60 },
+          ],
+          items,
+        ),
+      );
+      return 0;
+    };
+  },
+};
+
+export const accountsResumeCommand: Command = {
+  name: 'accounts resume',
+  summary: 'resume a held account and release the jobs that waited for it',
+  usage: ['fulfill accounts resume <id>'],
+  help: ['<id>                   the account id'],
+  options: {},
+  prepare(_values, positionals) {
+    expectPositionals(positionals, 1, 1, 'the account id');
+    const id = positionals[0]!;
+    return async (session) => {
+      const resumed = await (await session.service()).resumeAccount(id);
+      if (!resumed) throw new Failure(`no account "${id}" is configured`);
+      await session.print(
+        resumed,
+        () => `account ${id} is active; ${resumed.released} waiting job(s) released\n`,
+      );
+      return 0;
+    };
+  },
+};
