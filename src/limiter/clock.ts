@@ -25,6 +25,11 @@ export class RedisClock {
     }
   }
 
+  /** Half the best recent round trip: how far the offset may be off. */
+  get uncertaintyMs(): number {
+    return this.#bestRttMs / 2;
+  }
+
   /** A Redis timestamp (ms) expressed on the local clock. */
   toLocal(redisMs: number): number {
     return redisMs - this.#offsetMs;

@@ -27,8 +27,11 @@ export interface GateRequest {
 }
 
 export type GateAnswer =
-  /** Send at `localSlot` (this process's clock). */
-  | { readonly kind: 'grant'; readonly localSlot: number }
+  /**
+   * Send at `localSlot` (this process's clock; never before the slot in Redis time). `uncertaintyMs`
+   * is how much later than the slot that may already be, from clock uncertainty alone.
+   */
+  | { readonly kind: 'grant'; readonly localSlot: number; readonly uncertaintyMs: number }
   /** Park the job until shortly before `localSlot`; the slot is reserved for it. */
   | { readonly kind: 'park'; readonly localSlot: number }
   | { readonly kind: 'held'; readonly reason: string; readonly code: string; readonly since: number }
@@ -113,25 +116,41 @@ export class AccountLimiter {
         };
       case 'grant':
       case 'park': {
-        const nowMs = Number(reply[2]) / 1000;
-        this.clock.observe(sentAt, nowMs, receivedAt);
-        return { kind: reply[0], localSlot: this.clock.toLocal(Number(reply[1]) / 1000) };
+        const redisNow = Number(reply[2]) / 1000;
+        const slot = Number(reply[1]) / 1000;
+        this.clock.observe(sentAt, redisNow, receivedAt);
+        // The script ran somewhere between sentAt and receivedAt, so the slot is, on our clock, between
+        // these bounds; the offset from the best recent sample narrows it. Fire at the late edge of what
+        // remains: early is never safe (it crowds the previous second), late is measured and bounded.
+        const earliest = sentAt + (slot - redisNow);
+        const latest = receivedAt + (slot - redisNow);
+        const spread = Math.min(latest - earliest, 2 * this.clock.uncertaintyMs);
+        const estimate = Math.min(latest, Math.max(earliest, this.clock.toLocal(slot)));
+        const localSlot = Math.min(latest, estimate + spread / 2);
+        if (reply[0] === 'park') return { kind: 'park', localSlot };
+        return { kind: 'grant', localSlot, uncertaintyMs: spread };
       }
       default:
         throw new Error(`limiter gate answered ${String(reply[0])}`);
     }
   }
 
-  /**
-   * Waits until the granted slot and says how late we are: more than `lateToleranceMs` means the
-   * event loop was too busy to send on time, and the caller must give the slot up.
-   */
-  async waitForSlot(localSlot: number): Promise<number> {
+  /** Waits until the granted slot (never before it). */
+  async waitForSlot(grant: { readonly localSlot: number }): Promise<void> {
     for (;;) {
-      const remaining = localSlot - RedisClock.localNow();
-      if (remaining <= 0) return -remaining;
+      const remaining = grant.localSlot - RedisClock.localNow();
+      if (remaining <= 0) return;
       await new Promise((resolve) => setTimeout(resolve, Math.ceil(remaining)));
     }
+  }
+
+  /**
+   * How late after its slot a call sent right now may be (timer and event-loop lateness plus clock
+   * uncertainty). Past `lateToleranceMs` the caller must give the slot up: the margin only absorbs that
+   * much jitter between the check and the request's arrival.
+   */
+  lateness(grant: { readonly localSlot: number; readonly uncertaintyMs: number }): number {
+    return RedisClock.localNow() - grant.localSlot + grant.uncertaintyMs;
   }
 
   /** Marks the account held; every process's next gate call for it parks instead of calling. */

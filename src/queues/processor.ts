@@ -82,6 +82,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
       }
     }
 
+    const ctx = callContext(account, name, data, jobId, job.attemptsStarted);
     let fresh = false;
     for (;;) {
       const answer = await deps.limiter.acquire({
@@ -105,17 +106,20 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
         await job.moveToDelayed(Date.now() + wait, token);
         throw new DelayedError(`waiting for account ${account.id}'s turn`);
       }
+      // The in-flight mark must exist before the request leaves; write it while we wait for the slot,
+      // so no Redis round trip sits between the lateness check and the send.
       const waitStart = performance.now();
-      const late = await deps.limiter.waitForSlot(answer.localSlot);
+      const marking = deps.ledger.markInflight(ctx);
+      await deps.limiter.waitForSlot(answer);
+      await marking;
       deps.observer?.limiterWait?.({ account: account.id, seconds: (performance.now() - waitStart) / 1000 });
+      const late = deps.limiter.lateness(answer);
       if (late <= deps.limiter.lateToleranceMs) break;
       // Too busy to send on time: sending now could crowd the upstream's second. Give the slot up.
       log.debug({ lateMs: late }, 'slot missed, queueing again');
       fresh = true;
     }
 
-    const ctx = callContext(account, name, data, jobId, job.attemptsStarted);
-    await deps.ledger.markInflight(ctx);
     const callStart = performance.now();
     const reply = await deps.upstreams.call(
       account,

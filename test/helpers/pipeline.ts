@@ -30,7 +30,11 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
-export function testAccount(id: string, provider: 'vvtool' | 'damaijia', ratePerSecond?: number): TestAccount {
+export function testAccount(
+  id: string,
+  provider: 'vvtool' | 'damaijia',
+  ratePerSecond?: number,
+): TestAccount {
   return { id, provider, token: `tok-${id}-${randomBytes(12).toString('hex')}`, ratePerSecond };
 }
 
@@ -45,7 +49,11 @@ export async function startTestPipeline(
 ): Promise<TestPipeline> {
   const base = await testRedis(name);
   const sandbox = await startSandbox({
-    accounts: accounts.map((account) => ({ token: account.token, label: account.id, provider: account.provider })),
+    accounts: accounts.map((account) => ({
+      token: account.token,
+      label: account.id,
+      provider: account.provider,
+    })),
     stallMs: 5_000,
   });
   const env: Record<string, string> = {
@@ -79,7 +87,9 @@ export async function startTestPipeline(
     startWorkers(queues = ['ship', 'sync']) {
       const connection = new Redis(base.url, { maxRetriesPerRequest: null });
       connections.push(connection);
-      const started = queues.map((queue) => createQueueWorker(service, queue, { connection, upstreams, log }));
+      const started = queues.map((queue) =>
+        createQueueWorker(service, queue, { connection, upstreams, log }),
+      );
       workers.push(...started);
       return started;
     },
@@ -96,14 +106,27 @@ export async function startTestPipeline(
 
 /** A vv-tool ship payload with unique ids. */
 let serial = 0;
-export function vvtoolShip(account: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function vvtoolShip(
+  account: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   serial += 1;
   const tid = `${Date.now()}${String(serial).padStart(4, '0')}`;
   return { account, tid, shop_id: 'shop-1', out_sid: `YT${tid}`, company_code: 'YTO', ...overrides };
 }
 
-export function damaijiaShip(account: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function damaijiaShip(
+  account: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   serial += 1;
   const order = `DM${Date.now()}${serial}`;
-  return { account, seller_nick: 'nick', order_no: order, wp_code: 'YTO', waybill_no: `WB${order}`, ...overrides };
+  return {
+    account,
+    seller_nick: 'nick',
+    order_no: order,
+    wp_code: 'YTO',
+    waybill_no: `WB${order}`,
+    ...overrides,
+  };
 }

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueKeys } from '../../src/queues/keys.js';
-import { damaijiaShip, startTestPipeline, type TestPipeline, testAccount, vvtoolShip } from '../helpers/pipeline.js';
+import {
+  damaijiaShip,
+  startTestPipeline,
+  type TestPipeline,
+  testAccount,
+  vvtoolShip,
+} from '../helpers/pipeline.js';
 import { until } from '../helpers/wait.js';
 
 const vv = testAccount('vv1', 'vvtool');
@@ -74,7 +80,9 @@ describe('every outcome end to end', () => {
 
   it('completes an already-shipped order as already_shipped', async () => {
     const payload = vvtoolShip(vv.id);
-    p.sandbox.script('vvtool', payload.tid as string, [{ code: 614, msg: '物流订单状态不为新建状态,无需发货处理' }]);
+    p.sandbox.script('vvtool', payload.tid as string, [
+      { code: 614, msg: '物流订单状态不为新建状态,无需发货处理' },
+    ]);
     const { id } = await p.service.producer.ship(payload);
     const view = await finalState(id);
     expect(view).toMatchObject({ state: 'completed', result: { result: 'already_shipped' } });
@@ -82,7 +90,12 @@ describe('every outcome end to end', () => {
 
   it('exhausting the attempts dead-letters with the last reason', async () => {
     const payload = vvtoolShip(vv.id);
-    p.sandbox.script('vvtool', payload.tid as string, [{ code: 101 }, { code: 101 }, { code: 101 }, { code: 101 }]);
+    p.sandbox.script('vvtool', payload.tid as string, [
+      { code: 101 },
+      { code: 101 },
+      { code: 101 },
+      { code: 101 },
+    ]);
     const { id } = await p.service.producer.ship(payload);
     const view = await finalState(id);
     expect(view.state).toBe('dead');
@@ -100,7 +113,9 @@ describe('every outcome end to end', () => {
     const others = await Promise.all([1, 2, 3].map(() => p.service.producer.ship(vvtoolShip(vvHeld.id))));
     // Every job of the held account parks (delayed) without calling.
     await until('jobs parked', async () => {
-      const states = await Promise.all([firstId, ...others.map((o) => o.id)].map((id) => p.service.getJob(id)));
+      const states = await Promise.all(
+        [firstId, ...others.map((o) => o.id)].map((id) => p.service.getJob(id)),
+      );
       return states.every((view) => view?.state === 'delayed') || undefined;
     });
     const heldCalls = p.sandbox.calls({ account: vvHeld.id });
@@ -129,9 +144,9 @@ describe('every outcome end to end', () => {
     // The same shipment again while dead: the dead job, no call.
     expect(await p.service.producer.ship(payload)).toEqual({ id, state: 'dead', duplicate: true });
 
-    await expect(p.service.deadLetters.redrive({ ids: [id], patch: { out_sid: 'bad waybill!' } })).rejects.toThrow(
-      /out_sid/,
-    );
+    await expect(
+      p.service.deadLetters.redrive({ ids: [id], patch: { out_sid: 'bad waybill!' } }),
+    ).rejects.toThrow(/out_sid/);
     expect(await p.service.deadLetters.get(id)).not.toBeNull();
 
     const answer = await p.service.deadLetters.redrive({ ids: [id], patch: { out_sid: 'YT-FIXED-0001' } });
