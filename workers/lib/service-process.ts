@@ -2,6 +2,7 @@ import type { Worker } from 'bullmq';
 import { type Config, ConfigError, loadConfig } from '../../src/config/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { WorkQueueName } from '../../src/queues/keys.js';
+import type { PipelineObserver } from '../../src/queues/observer.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { createQueueWorker } from '../../src/queues/worker.js';
 import { checkRedisPolicy, connectRedis } from '../../src/runtime/redis.js';
@@ -40,7 +41,7 @@ const SWEEP_EVERY_MS = 60_000;
 export async function startServiceProcess(
   name: string,
   queues: readonly WorkQueueName[],
-  needs: { apiKeys: boolean },
+  needs: { apiKeys: boolean; observer?: PipelineObserver },
 ): Promise<ServiceProcess> {
   const config = configOrExit({ accounts: true, apiKeys: needs.apiKeys });
   const log = createLogger({ level: config.logLevel, name });
@@ -59,7 +60,12 @@ export async function startServiceProcess(
     { name: 'service', close: () => service.close() },
   ];
   const workers = queues.map((queue) => {
-    const worker = createQueueWorker(service, queue, { connection: redis, upstreams, log });
+    const worker = createQueueWorker(service, queue, {
+      connection: redis,
+      upstreams,
+      log,
+      observer: needs.observer,
+    });
     closers.push({ name: `worker ${queue}`, close: (force) => worker.close(force) });
     return worker;
   });

@@ -1,0 +1,178 @@
+import type { FastifyError } from 'fastify';
+import { type Issue, ROOT_PATH, ValidationError } from '../jobs/index.js';
+import { LedgerError } from '../ledger/index.js';
+
+export type { Issue } from '../jobs/index.js';
+
+/** The one error shape of every 4xx answer (DESIGN.md). */
+export interface ErrorBody {
+  error: string;
+  issues: Issue[];
+}
+
+/** A refusal with its status, thrown by routes and hooks and rendered by the error handler. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  readonly statusCode: number;
+  readonly issues: Issue[];
+
+  constructor(statusCode: number, error: string, issues: Issue[] = []) {
+    super(error);
+    this.statusCode = statusCode;
+    this.issues = issues;
+  }
+}
+
+/** Where a whole-request problem is reported: the part of the request that holds it. */
+const PART_PATH: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'params',
+  headers: 'headers',
+};
+
+/** Fastify's own 4xx errors, by code, in our words. */
+const FASTIFY_ERRORS: Record<string, { error: string; issue: Issue }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    error: 'request body too large',
+    issue: {
+      path: 'body',
+      message: 'must be at most 1 MiB (1048576 bytes); split a batch into smaller ones',
+    },
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    error: 'unsupported media type',
+    issue: { path: 'content-type', message: 'must be application/json' },
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    error: 'invalid request',
+    issue: { path: 'body', message: 'is empty, but content-type says application/json' },
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    error: 'invalid request',
+    issue: { path: 'content-length', message: 'does not match the length of the body' },
+  },
+};
+
+/**
+ * Turns anything a request can fail with into a status and the error shape. Returns null for a fault
+ * of ours (a 5xx): the caller logs it and answers without details.
+ */
+export function errorReply(err: unknown): { status: number; body: ErrorBody } | null {
+  if (err instanceof HttpError)
+    return { status: err.statusCode, body: { error: err.message, issues: err.issues } };
+  if (err instanceof ValidationError || (isError(err) && (err as { kind?: unknown }).kind === 'invalid')) {
+    const issues = (err as ValidationError).issues.map((issue) => ({
+      path: issue.path === ROOT_PATH ? 'body' : issue.path,
+      message: issue.message,
+    }));
+    return { status: 400, body: { error: 'invalid request', issues } };
+  }
+  if (err instanceof LedgerError && (err.kind === 'bad_query' || err.kind === 'bad_cursor')) {
+    return { status: 400, body: { error: 'invalid request', issues: [ledgerIssue(err)] } };
+  }
+  if (!isError(err)) return null;
+  const fastifyError = err as FastifyError;
+  if (Array.isArray(fastifyError.validation)) {
+    const part = fastifyError.validationContext ?? 'body';
+    return {
+      status: 400,
+      body: { error: 'invalid request', issues: validationIssues(fastifyError.validation, part) },
+    };
+  }
+  const known = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
+  const status = fastifyError.statusCode ?? 500;
+  if (known) return { status, body: { error: known.error, issues: [known.issue] } };
+  if (status >= 400 && status < 500) {
+    return {
+      status,
+      body: { error: 'invalid request', issues: [{ path: 'request', message: err.message }] },
+    };
+  }
+  return null;
+}
+
+/** The fields of a LedgerError's message ("limit must be …") become the issue's path. */
+function ledgerIssue(err: LedgerError): Issue {
+  if (err.kind === 'bad_cursor') return { path: 'cursor', message: 'is not a cursor this API gave out' };
+  const [first, ...rest] = err.message.split(' ');
+  if (first && ['from', 'to', 'limit', 'groupBy'].includes(first))
+    return { path: first, message: rest.join(' ') };
+  return { path: 'query', message: err.message };
+}
+
+/** An Ajv- or TypeBox-style validation error (the two share this shape). */
+interface SchemaError {
+  keyword?: string;
+  instancePath?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/**
+ * Schema errors as issues with dotted paths (`/jobs/3/tid` → `jobs.3.tid`), one per field and
+ * problem: union branches that did not match collapse into one "must be one of …" issue.
+ */
+export function validationIssues(errors: readonly SchemaError[], part: string): Issue[] {
+  const root = PART_PATH[part] ?? part;
+  const issues = new Map<string, Issue>();
+  const alternatives = new Map<string, unknown[]>();
+  const unions = new Set<string>();
+  const add = (path: string, message: string) => {
+    const key = `${path}\u0000${message}`;
+    if (!issues.has(key)) issues.set(key, { path, message });
+  };
+  for (const error of errors) {
+    const at = dotted(error.instancePath ?? '');
+    const params = error.params ?? {};
+    const child = (name: string) => (at === '' ? name : `${at}.${name}`);
+    switch (error.keyword) {
+      case 'required': {
+        const missing = params['requiredProperties'] ?? [params['missingProperty']];
+        for (const name of Array.isArray(missing) ? missing : []) add(child(String(name)), 'is required');
+        break;
+      }
+      case 'additionalProperties': {
+        const extra = params['additionalProperties'] ?? [params['additionalProperty']];
+        for (const name of Array.isArray(extra) ? extra : [extra]) add(child(String(name)), 'unknown field');
+        break;
+      }
+      case 'boolean':
+        // TypeBox reports `additionalProperties: false` a second time at the field; said above.
+        break;
+      case 'const':
+        alternatives.set(at, [...(alternatives.get(at) ?? []), params['allowedValue']]);
+        break;
+      case 'anyOf':
+        unions.add(at);
+        break;
+      default:
+        add(at === '' ? root : at, error.message ?? 'is not valid');
+    }
+  }
+  const result = [...issues.values()];
+  for (const at of unions) {
+    const allowed = alternatives.get(at);
+    // Type errors inside the union's branches say less than the union itself.
+    const path = at === '' ? root : at;
+    const message = allowed
+      ? `must be one of ${allowed.map((value) => String(value)).join(', ')}`
+      : 'is not valid';
+    for (let index = result.length - 1; index >= 0; index -= 1)
+      if (result[index]!.path === path) result.splice(index, 1);
+    result.push({ path, message });
+  }
+  return result.length > 0 ? result : [{ path: root, message: 'is not valid' }];
+}
+
+function dotted(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
+}
+
+function isError(value: unknown): value is Error {
+  return value instanceof Error;
+}

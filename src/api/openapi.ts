@@ -1,0 +1,135 @@
+import type { FastifySchema } from 'fastify';
+
+declare module 'fastify' {
+  /** Documentation fields on route schemas (the names @fastify/swagger uses), read by the OpenAPI builder. */
+  interface FastifySchema {
+    summary?: string;
+    description?: string;
+    tags?: readonly string[];
+    /** Left out of the OpenAPI document. */
+    hide?: boolean;
+  }
+}
+
+export interface DocumentedRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly schema: FastifySchema;
+  /** Needs `Authorization: Bearer <api key>`. */
+  readonly secured: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+export interface OpenApiDocument extends Json {
+  openapi: string;
+  info: { title: string; version: string; description: string };
+  paths: Record<string, Record<string, Json>>;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  202: 'Accepted: enqueued, or the existing job with this key',
+  204: 'Done, no content',
+  400: 'Invalid request: every problem named by field',
+  401: 'Missing or unknown API key',
+  404: 'Not found',
+  413: 'Request body over 1 MiB',
+  503: 'Not ready',
+};
+
+const TAGS = [
+  { name: 'jobs', description: 'Enqueue ship and sync jobs, look jobs up' },
+  { name: 'dead-letter', description: 'Jobs that died: list, redrive (with a patch), purge' },
+  { name: 'ledger', description: 'Point-coupon spend: totals and entries' },
+  { name: 'accounts', description: 'Upstream accounts and their held/active state' },
+  { name: 'operations', description: 'Probes and metrics (no API key)' },
+];
+
+/** The OpenAPI 3.1 document of the routes, made from the same schemas Fastify validates with. */
+export function openApiDocument(routes: readonly DocumentedRoute[]): OpenApiDocument {
+  const paths: OpenApiDocument['paths'] = {};
+  for (const route of routes) {
+    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const method = route.method.toLowerCase();
+    paths[path] ??= {};
+    paths[path][method] = operation(route, path, method);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Fulfillment worker API',
+      version: '1.0.0',
+      description:
+        'Enqueue shipments and order synchronisations for the vv-tool and damaijia upstreams, and operate the ' +
+        'pipeline: job status, dead letters, the coupon ledger, held accounts. Every 4xx answer is ' +
+        '`{ error, issues: [{ path, message }] }`. Times are ISO 8601.',
+    },
+    tags: TAGS,
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'One of the keys in API_KEYS' },
+      },
+    },
+    paths,
+  };
+}
+
+function operation(route: DocumentedRoute, path: string, method: string): Json {
+  const { schema } = route;
+  const op: Json = { operationId: operationId(method, path) };
+  if (schema.summary) op['summary'] = schema.summary;
+  if (schema.description) op['description'] = schema.description;
+  if (schema.tags) op['tags'] = [...schema.tags];
+  if (route.secured) op['security'] = [{ apiKey: [] }];
+  const parameters = [...parametersOf(schema.params, 'path'), ...parametersOf(schema.querystring, 'query')];
+  if (parameters.length > 0) op['parameters'] = parameters;
+  if (schema.body) {
+    op['requestBody'] = { required: true, content: { 'application/json': { schema: plain(schema.body) } } };
+  }
+  const responses: Json = {};
+  for (const [status, response] of Object.entries((schema.response ?? {}) as Record<string, unknown>)) {
+    responses[status] = responseOf(Number(status), plain(response));
+  }
+  op['responses'] = responses;
+  return op;
+}
+
+function responseOf(status: number, schema: Json): Json {
+  const description = typeof schema['description'] === 'string' ? schema['description'] : STATUS_TEXT[status];
+  const text = description ?? String(status);
+  if (schema['content'] && typeof schema['content'] === 'object')
+    return { description: text, content: schema['content'] };
+  if (schema['type'] === 'null') return { description: text };
+  return { description: text, content: { 'application/json': { schema } } };
+}
+
+function parametersOf(schema: unknown, where: 'path' | 'query'): Json[] {
+  if (!schema) return [];
+  const object = plain(schema) as { properties?: Record<string, Json>; required?: string[] };
+  return Object.entries(object.properties ?? {}).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || (object.required ?? []).includes(name),
+      ...(typeof description === 'string' ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+/** The JSON Schema alone: TypeBox's own markers and codec functions are not enumerable, so JSON drops them. */
+function plain(schema: unknown): Json {
+  return JSON.parse(JSON.stringify(schema)) as Json;
+}
+
+function operationId(method: string, path: string): string {
+  const words = path
+    .split('/')
+    .filter(Boolean)
+    .map((part) => (part.startsWith('{') ? `by-${part.slice(1, -1)}` : part))
+    .flatMap((part) => part.split(/[^A-Za-z0-9]+/))
+    .filter(Boolean);
+  return method + words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
+}

@@ -1,0 +1,89 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Fulfillment } from '../../queues/service.js';
+import { HttpError } from '../errors.js';
+import {
+  DeadLetterPage,
+  DeadLetterQuery,
+  errorResponses,
+  JobIdParams,
+  RedriveBody,
+  RedriveResult,
+} from '../schemas.js';
+
+const DEFAULT_LIMIT = 100;
+
+/** GET /v1/dead-letter, POST /v1/dead-letter/redrive, DELETE /v1/dead-letter/:id. */
+export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> = async (
+  app,
+  { service },
+) => {
+  app.get(
+    '/dead-letter',
+    {
+      schema: {
+        summary: 'Dead jobs, oldest first, filtered and paged',
+        tags: ['dead-letter'],
+        querystring: DeadLetterQuery,
+        response: { 200: DeadLetterPage, ...errorResponses(400, 401) },
+      },
+    },
+    async (request) => {
+      const { account, code, queue, limit, cursor } = request.query;
+      const filter = {
+        ...(account === undefined ? {} : { account }),
+        ...(code === undefined ? {} : { code }),
+        ...(queue === undefined ? {} : { queue }),
+      };
+      return service.deadLetters.list(filter, limit ?? DEFAULT_LIMIT, cursor);
+    },
+  );
+
+  app.post(
+    '/dead-letter/redrive',
+    {
+      schema: {
+        summary: 'Put dead jobs back on their queue, optionally patched',
+        description:
+          'Each job goes back under its own id (its idempotency key), even when the patch changes a field of ' +
+          'that key. All or nothing: if any patched job is invalid, none moves. At most 1000 per call by filter.',
+        tags: ['dead-letter'],
+        body: RedriveBody,
+        response: { 200: RedriveResult, ...errorResponses(400, 401, 413) },
+      },
+    },
+    async (request) => {
+      const { ids, filter, patch } = request.body;
+      if ((ids === undefined) === (filter === undefined)) {
+        throw new HttpError(400, 'invalid request', [
+          {
+            path: 'body',
+            message: 'give either "ids" or "filter" (an empty filter {} selects every dead job)',
+          },
+        ]);
+      }
+      return service.deadLetters.redrive({
+        ...(ids === undefined ? {} : { ids }),
+        ...(filter === undefined ? {} : { filter }),
+        ...(patch === undefined ? {} : { patch }),
+      });
+    },
+  );
+
+  app.delete(
+    '/dead-letter/:id',
+    {
+      schema: {
+        summary: 'Purge one dead job for good (its key can then be enqueued afresh)',
+        tags: ['dead-letter'],
+        params: JobIdParams,
+        response: { 204: { type: 'null', description: 'Purged' }, ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      if (!(await service.deadLetters.remove(request.params.id))) {
+        throw new HttpError(404, 'not found', [{ path: 'id', message: 'no dead job with this id' }]);
+      }
+      return reply.code(204).send(null);
+    },
+  );
+};

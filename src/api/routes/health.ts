@@ -1,0 +1,61 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import type { Metrics } from '../../metrics/index.js';
+import { withTimeout } from '../../metrics/index.js';
+import type { Fulfillment } from '../../queues/service.js';
+
+/** How long /readyz waits for Redis to answer PING. */
+const READY_TIMEOUT_MS = 1_000;
+
+const Status = Type.Object({ status: Type.String(), redis: Type.Optional(Type.String()) });
+
+/** GET /healthz, GET /readyz, GET /metrics: no key (probes and scrapers carry none). */
+export const healthRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; metrics: Metrics }> = async (
+  app,
+  { service, metrics },
+) => {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'The process is up (does not touch Redis)',
+        tags: ['operations'],
+        response: { 200: Status },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Redis answers PING within a second; 503 otherwise',
+        tags: ['operations'],
+        response: { 200: Status, 503: Status },
+      },
+    },
+    async (_request, reply) => {
+      const redis = service.redis;
+      // A connection that is not up would queue the PING until it is: answer at once instead.
+      const answer =
+        redis.status === 'ready' ? await withTimeout(redis.ping(), READY_TIMEOUT_MS).catch(() => null) : null;
+      if (answer === 'PONG') return { status: 'ready', redis: 'ok' };
+      return reply
+        .code(503)
+        .send({ status: 'unavailable', redis: answer === null ? 'unreachable' : 'unexpected answer' });
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics (text exposition format)',
+        tags: ['operations'],
+        response: { 200: { description: 'Metrics', content: { 'text/plain': { schema: Type.String() } } } },
+      },
+    },
+    async (_request, reply) => reply.type(metrics.contentType).send(await metrics.scrape()),
+  );
+};

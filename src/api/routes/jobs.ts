@@ -1,0 +1,101 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { MAX_BATCH_JOBS, schemas } from '../../jobs/index.js';
+import type { Fulfillment } from '../../queues/service.js';
+import { HttpError } from '../errors.js';
+import { BatchResult, EnqueueResult, errorResponses, JobIdParams, JobView } from '../schemas.js';
+import { libraryValidatedBody } from '../validation.js';
+
+/** POST /v1/ship, /v1/sync, /v1/batch and GET /v1/jobs/:id. */
+export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> = async (app, { service }) => {
+  app.post(
+    '/ship',
+    {
+      validatorCompiler: libraryValidatedBody,
+      schema: {
+        summary: 'Enqueue one shipment',
+        description:
+          'The account decides the job: vvtool.send for a vvtool account, damaijia.delivery for a damaijia one. ' +
+          'Enqueueing the same shipment again (same idempotency key) answers with the existing job and calls nobody.',
+        tags: ['jobs'],
+        body: schemas.shipRequest,
+        response: { 202: EnqueueResult, ...errorResponses(400, 401, 413) },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await service.producer.ship(request.body)),
+  );
+
+  app.post(
+    '/sync',
+    {
+      validatorCompiler: libraryValidatedBody,
+      schema: {
+        summary: 'Enqueue one order synchronisation (damaijia accounts)',
+        tags: ['jobs'],
+        body: schemas.syncRequest,
+        response: { 202: EnqueueResult, ...errorResponses(400, 401, 413) },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await service.producer.sync(request.body)),
+  );
+
+  app.post(
+    '/batch',
+    {
+      validatorCompiler: libraryValidatedBody,
+      schema: {
+        summary: `Enqueue up to ${MAX_BATCH_JOBS} jobs, all or nothing`,
+        description:
+          'Every job is validated first; if any is bad the answer is a 400 naming each one by index ' +
+          "(`jobs.3.tid`) and none is enqueued. A repeat inside one batch gets the first one's id and `duplicate: true`.",
+        tags: ['jobs'],
+        body: schemas.batchRequest,
+        response: { 202: BatchResult, ...errorResponses(400, 401, 413) },
+      },
+    },
+    async (request, reply) => {
+      const jobs = batchJobs(request.body);
+      return reply.code(202).send({ jobs: await service.producer.batch(jobs) });
+    },
+  );
+
+  app.get(
+    '/jobs/:id',
+    {
+      schema: {
+        summary: 'A job by id, wherever it is (its queue, the dead-letter queue, or finished)',
+        tags: ['jobs'],
+        params: JobIdParams,
+        response: { 200: JobView, ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const job = await service.getJob(request.params.id);
+      if (!job) throw new HttpError(404, 'not found', [{ path: 'id', message: 'no job with this id' }]);
+      return job;
+    },
+  );
+};
+
+/** The outer `{ jobs: [...] }`; the items are the producer's to check (it names them `jobs.N.field`). */
+function batchJobs(body: unknown): unknown[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'invalid request', [
+      { path: 'body', message: 'must be a JSON object {"jobs": [...]}' },
+    ]);
+  }
+  const issues = Object.keys(body)
+    .filter((key) => key !== 'jobs')
+    .map((key) => ({ path: key, message: 'unknown field' }));
+  const jobs = (body as { jobs?: unknown }).jobs;
+  if (jobs === undefined) issues.push({ path: 'jobs', message: 'is required' });
+  else if (!Array.isArray(jobs))
+    issues.push({ path: 'jobs', message: `must be an array of at most ${MAX_BATCH_JOBS} jobs` });
+  else if (jobs.length > MAX_BATCH_JOBS) {
+    issues.push({
+      path: 'jobs',
+      message: `must hold at most ${MAX_BATCH_JOBS} jobs (got ${jobs.length}); split the batch`,
+    });
+  }
+  if (issues.length > 0 || !Array.isArray(jobs)) throw new HttpError(400, 'invalid request', issues);
+  return jobs;
+}

@@ -1,0 +1,216 @@
+import Type, { type TSchema } from 'typebox';
+import { ACCOUNT_ID_PATTERN } from '../config/index.js';
+import { MAX_PAGE_LIMIT } from '../ledger/index.js';
+
+/** Request and answer schemas of the HTTP API beside the job bodies (those live in src/jobs). */
+
+export const Issue = Type.Object(
+  {
+    path: Type.String({ description: 'The field, dotted: "tid", "jobs.3.tid", "limit", "body"' }),
+    message: Type.String({ description: 'What is wrong with it, for a person' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ErrorBody = Type.Object(
+  { error: Type.String(), issues: Type.Array(Issue) },
+  { title: 'Error', description: 'Every 4xx answer: what went wrong, and each problem by field' },
+);
+
+/** The error answers of a route, for its schema and the OpenAPI document. */
+export function errorResponses(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorBody]));
+}
+
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const JobState = Type.Union(
+  [
+    Type.Literal('waiting'),
+    Type.Literal('active'),
+    Type.Literal('delayed'),
+    Type.Literal('completed'),
+    Type.Literal('failed'),
+    Type.Literal('dead'),
+  ],
+  { description: 'waiting, active, delayed, completed, failed or dead' },
+);
+
+export const EnqueueResult = Type.Object({
+  id: Type.String({ description: 'The job id: its idempotency key (a generated id for a sync)' }),
+  state: JobState,
+  duplicate: Type.Boolean({
+    description: 'True when a job with this key existed already: nothing new was enqueued',
+  }),
+});
+
+export const BatchResult = Type.Object({
+  jobs: Type.Array(EnqueueResult, { description: 'One result per job, in input order' }),
+});
+
+export const JobView = Type.Object({
+  id: Type.String(),
+  queue: Type.Union([Type.Literal('ship'), Type.Literal('sync'), Type.Literal('dead-letter')]),
+  name: nullable(Type.String({ description: 'vvtool.send, damaijia.delivery or damaijia.sync' })),
+  state: JobState,
+  attemptsMade: Type.Integer({ minimum: 0 }),
+  result: Type.Unknown({ description: 'What a completed job returned (null until then)' }),
+  lastError: nullable(Type.String({ description: 'The last failure, or the dead-letter reason' })),
+});
+
+export const JobIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 1024 }) });
+export const AccountIdParams = Type.Object({
+  id: Type.String({ pattern: ACCOUNT_ID_PATTERN.source, description: 'A configured account id' }),
+});
+
+const WorkQueue = Type.Union([Type.Literal('ship'), Type.Literal('sync')]);
+const accountFilter = Type.String({ pattern: ACCOUNT_ID_PATTERN.source, description: 'Only this account' });
+const codeFilter = Type.Integer({ description: 'Only jobs that died with this provider code' });
+
+export const Limit = Type.Integer({
+  minimum: 1,
+  maximum: MAX_PAGE_LIMIT,
+  default: 100,
+  description: `Items per page (default 100, at most ${MAX_PAGE_LIMIT})`,
+});
+export const Cursor = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  description: 'The `next` of the previous page (opaque)',
+});
+
+export const DeadLetterQuery = Type.Object({
+  account: Type.Optional(accountFilter),
+  code: Type.Optional(codeFilter),
+  queue: Type.Optional(WorkQueue),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+});
+
+export const DeadLetterItem = Type.Object({
+  id: Type.String({ description: "The job's own id (its idempotency key)" }),
+  queue: WorkQueue,
+  name: Type.String(),
+  account: Type.String(),
+  data: Type.Record(Type.String(), Type.Unknown(), { description: 'The job payload, as it was enqueued' }),
+  code: nullable(Type.Integer({ description: "The provider's code (null for a transport failure)" })),
+  message: Type.String({ description: "The provider's message" }),
+  reason: Type.String({ description: 'Why it died, for a person' }),
+  attemptsMade: Type.Integer({ minimum: 0 }),
+  failedAt: Type.String({ format: 'date-time' }),
+});
+
+export const DeadLetterPage = Type.Object({
+  items: Type.Array(DeadLetterItem),
+  next: nullable(Type.String()),
+});
+
+export const RedriveBody = Type.Object(
+  {
+    ids: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+        minItems: 1,
+        maxItems: 1000,
+        description: 'These dead jobs (all must exist)',
+      }),
+    ),
+    filter: Type.Optional(
+      Type.Object(
+        {
+          account: Type.Optional(accountFilter),
+          code: Type.Optional(codeFilter),
+          queue: Type.Optional(WorkQueue),
+        },
+        {
+          additionalProperties: false,
+          description: 'Dead jobs matching all of these (at most 1000 per call)',
+        },
+      ),
+    ),
+    patch: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'Payload fields to change before the jobs run again (each patched job is validated)',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Give `ids` or `filter` (`{}` selects every dead job)' },
+);
+
+export const RedriveResult = Type.Object({
+  redriven: Type.Integer({ minimum: 0 }),
+  ids: Type.Array(Type.String(), {
+    description: 'They keep their ids, even when the patch changes a key field',
+  }),
+});
+
+const TimeBound = (description: string) =>
+  Type.String({
+    maxLength: 64,
+    description: `${description}: ISO 8601 (UTC unless an offset is given) or epoch ms`,
+  });
+
+export const SummaryQuery = Type.Object({
+  from: Type.Optional(TimeBound('Start, inclusive')),
+  to: Type.Optional(TimeBound('End, exclusive')),
+  groupBy: Type.Optional(
+    Type.Union(
+      [Type.Literal('account'), Type.Literal('shop'), Type.Literal('operation'), Type.Literal('day')],
+      {
+        description: 'Totals per account, shop, operation or day (UTC)',
+      },
+    ),
+  ),
+});
+
+const Totals = {
+  total: Type.Number({ description: 'Coupons charged (known amounts)' }),
+  calls: Type.Integer({ description: 'Entries, charged and unknown' }),
+  unknown: Type.Integer({ description: 'Entries whose charge is unknown (no answer came back)' }),
+};
+
+export const SummaryResult = Type.Object({
+  ...Totals,
+  groups: Type.Array(Type.Object({ key: Type.String(), ...Totals })),
+});
+
+export const EntriesQuery = Type.Object({
+  from: Type.Optional(TimeBound('Start, inclusive')),
+  to: Type.Optional(TimeBound('End, exclusive')),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' })),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+});
+
+export const LedgerEntry = Type.Object({
+  id: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  account: Type.String(),
+  provider: Type.String(),
+  operation: Type.String(),
+  shop: Type.String(),
+  order: Type.String(),
+  jobId: Type.String(),
+  attempt: Type.Integer(),
+  amount: nullable(Type.Number()),
+  status: Type.Union([Type.Literal('charged'), Type.Literal('unknown')]),
+});
+
+export const EntriesPage = Type.Object({ items: Type.Array(LedgerEntry), next: nullable(Type.String()) });
+
+export const AccountItem = Type.Object({
+  id: Type.String(),
+  provider: Type.Union([Type.Literal('vvtool'), Type.Literal('damaijia')]),
+  ratePerSecond: Type.Number(),
+  state: Type.Union([Type.Literal('active'), Type.Literal('held')]),
+  reason: nullable(Type.String({ description: 'Why it is held' })),
+  code: nullable(Type.Integer({ description: 'The provider code that held it' })),
+  since: nullable(Type.String({ format: 'date-time' })),
+});
+
+export const AccountList = Type.Object({ items: Type.Array(AccountItem) });
+
+export const ResumeResult = Type.Object({
+  id: Type.String(),
+  state: Type.Literal('active'),
+  released: Type.Integer({ description: 'Parked jobs put back to run' }),
+});

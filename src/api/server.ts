@@ -1,0 +1,128 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { Metrics } from '../metrics/index.js';
+import type { Fulfillment } from '../queues/service.js';
+import { bearerAuth } from './auth.js';
+import { mountBoard } from './board.js';
+import { docsPage } from './docs-page.js';
+import { type ErrorBody, errorReply } from './errors.js';
+import { parseJsonBody } from './json-body.js';
+import { type DocumentedRoute, type OpenApiDocument, openApiDocument } from './openapi.js';
+import { accountRoutes } from './routes/accounts.js';
+import { deadLetterRoutes } from './routes/dead-letter.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { ledgerRoutes } from './routes/ledger.js';
+import { validatorCompiler } from './validation.js';
+
+/** Request bodies above this are refused with a 413 (a batch of 1,000 jobs fits in about a third). */
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface BuildServerOptions {
+  readonly service: Fulfillment;
+  readonly config: Config;
+  readonly log: Logger;
+  /** The process's metrics (the workers feed the same one in `npm start`); a fresh one otherwise. */
+  readonly metrics?: Metrics;
+}
+
+/**
+ * The HTTP API (DESIGN.md "Public interface"): /v1 behind bearer keys, probes, metrics, the OpenAPI
+ * document and its page, and Bull Board. Does not listen: the caller does (or tests `inject`).
+ */
+export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
+  const { service, config, log } = options;
+  const metrics = (options.metrics ?? new Metrics()).watch(service);
+  const httpLog: FastifyBaseLogger = log.child({ component: 'http' });
+  const app = Fastify({
+    loggerInstance: httpLog,
+    // One line per request is noise at this rate; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  });
+
+  app.setValidatorCompiler(validatorCompiler);
+  // JSON only, parsed by us: forbidden keys are refused by name (see json-body.ts), other media 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(String(body)));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const answer = errorReply(err);
+    if (answer) return reply.code(answer.status).send(answer.body);
+    request.log.error({ err, route: request.routeOptions.url }, 'request failed');
+    const body: ErrorBody = { error: 'internal error', issues: [] };
+    return reply.code(500).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!.slice(0, 200);
+    const body: ErrorBody = {
+      error: 'not found',
+      issues: [{ path: 'url', message: `no route ${request.method} ${path}` }],
+    };
+    return reply.code(404).send(body);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequest({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
+  });
+
+  const documented: DocumentedRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!route.schema || route.schema.hide) return;
+    for (const method of methods) {
+      if (method === 'HEAD') continue;
+      documented.push({
+        method,
+        url: route.url,
+        schema: route.schema,
+        secured: route.url.startsWith('/v1/'),
+      });
+    }
+  });
+
+  await app.register(healthRoutes, { service, metrics });
+  await app.register(
+    async (v1) => {
+      // Scoped to this context (Fastify encapsulation): probes, metrics and docs stay open.
+      v1.addHook('onRequest', bearerAuth(config.apiKeys));
+      await v1.register(jobRoutes, { service });
+      await v1.register(deadLetterRoutes, { service });
+      await v1.register(ledgerRoutes, { service });
+      await v1.register(accountRoutes, { service });
+    },
+    { prefix: '/v1' },
+  );
+
+  let doc: OpenApiDocument | undefined;
+  let page: string | undefined;
+  app.addHook('onReady', async () => {
+    doc = openApiDocument(documented);
+    page = docsPage(doc);
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => doc);
+  app.get('/docs', { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .send(page),
+  );
+
+  await mountBoard(app, { service, config, log });
+  return app;
+}

@@ -1,0 +1,198 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { PipelineObserver } from '../queues/observer.js';
+import type { Fulfillment } from '../queues/service.js';
+import { type QueueSnapshot, readQueueSnapshot } from './snapshot.js';
+
+export interface MetricsOptions {
+  /** Process metrics (CPU, memory, event loop lag, GC) beside ours; on by default. */
+  readonly defaultMetrics?: boolean;
+  /** How long a scrape waits for Redis before it reports `fulfillment_redis_up 0`. */
+  readonly redisTimeoutMs?: number;
+}
+
+type ObserverEvent<K extends keyof PipelineObserver> = Parameters<NonNullable<PipelineObserver[K]>>[0];
+
+/**
+ * The product's Prometheus metrics, in a registry of their own (tests and embedders may hold several).
+ * Counters and histograms are fed by the pipeline through the PipelineObserver interface; the gauges
+ * (jobs by queue and state, dead-letter size, held accounts) are read from Redis when scraped, so they
+ * are true for every process sharing the Redis, not just this one.
+ *
+ * Labels are closed sets or configured ids (queue, job name, provider, code, outcome, account id,
+ * route template): never a token, an API key, a payload field or a raw URL.
+ */
+export class Metrics implements PipelineObserver {
+  readonly registry = new Registry();
+  readonly #redisTimeoutMs: number;
+  #service: Fulfillment | undefined;
+  /** One Redis read per scrape, shared by the gauges that prom-client collects in parallel. */
+  #pending: Promise<QueueSnapshot | null> | undefined;
+
+  readonly #outcomes = new Counter({
+    name: 'fulfillment_job_outcomes_total',
+    help: 'Upstream calls by what the pipeline made of their answer (code "none": transport failure)',
+    labelNames: ['queue', 'name', 'provider', 'code', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly #coupons = new Counter({
+    name: 'fulfillment_coupons_spent_total',
+    help: 'Point coupons the upstreams reported charging, by account',
+    labelNames: ['account', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly #unknownCharges = new Counter({
+    name: 'fulfillment_unknown_charges_total',
+    help: 'Calls whose answer never came back and may have been charged (ledger status "unknown")',
+    labelNames: ['account'] as const,
+    registers: [this.registry],
+  });
+  readonly #parked = new Counter({
+    name: 'fulfillment_jobs_parked_total',
+    help: 'Jobs parked without using an attempt: waiting for the account limit, or the account held',
+    labelNames: ['account', 'why'] as const,
+    registers: [this.registry],
+  });
+  readonly #upstreamSeconds = new Histogram({
+    name: 'fulfillment_upstream_call_duration_seconds',
+    help: 'Upstream call latency, request sent to answer (or failure)',
+    labelNames: ['provider', 'operation'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly #limiterSeconds = new Histogram({
+    name: 'fulfillment_limiter_wait_seconds',
+    help: "Time a job waited inside its worker slot for its account's next call slot",
+    labelNames: ['account'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly #httpSeconds = new Histogram({
+    name: 'fulfillment_http_request_duration_seconds',
+    help: 'HTTP API requests by route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor(options: MetricsOptions = {}) {
+    this.#redisTimeoutMs = options.redisTimeoutMs ?? 2_000;
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const snapshot = () => this.#snapshot();
+    const registers = [this.registry];
+    new Gauge({
+      name: 'fulfillment_redis_up',
+      help: '1 when the last scrape could read Redis within its timeout, else 0',
+      registers,
+      async collect() {
+        this.set((await snapshot()) ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_queue_jobs',
+      help: 'Jobs in each queue by BullMQ state (read from Redis at scrape time)',
+      labelNames: ['queue', 'state'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        const read = await snapshot();
+        for (const [queue, counts] of Object.entries(read?.jobs ?? {})) {
+          for (const [state, count] of Object.entries(counts)) this.set({ queue, state }, count);
+        }
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_dead_letter_jobs',
+      help: 'Jobs in the dead-letter queue, waiting for a person to redrive or purge them',
+      registers,
+      async collect() {
+        this.reset();
+        const read = await snapshot();
+        if (read) this.set(read.deadLetters);
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_accounts_held',
+      help: 'Accounts held (bad token, no balance, quota spent) until someone resumes them',
+      registers,
+      async collect() {
+        this.reset();
+        const read = await snapshot();
+        if (read) this.set(read.accounts.filter((account) => account.held).length);
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_account_held',
+      help: '1 while the account is held, else 0',
+      labelNames: ['account', 'provider'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        const read = await snapshot();
+        for (const account of read?.accounts ?? []) {
+          this.set({ account: account.id, provider: account.provider }, account.held ? 1 : 0);
+        }
+      },
+    });
+  }
+
+  /** Where the scrape-time gauges read from; without it they stay empty and redis_up is 0. */
+  watch(service: Fulfillment): this {
+    this.#service = service;
+    return this;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text. Never throws for Redis trouble: the gauges it could not read are left out. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  outcome(event: ObserverEvent<'outcome'>): void {
+    const code = event.code === null ? 'none' : String(event.code);
+    this.#outcomes.inc({
+      queue: event.queue,
+      name: event.name,
+      provider: event.provider,
+      code,
+      outcome: event.outcome,
+    });
+    if (event.charge > 0)
+      this.#coupons.inc({ account: event.account, provider: event.provider }, event.charge);
+  }
+
+  upstreamCall(event: ObserverEvent<'upstreamCall'>): void {
+    this.#upstreamSeconds.observe({ provider: event.provider, operation: event.operation }, event.seconds);
+  }
+
+  limiterWait(event: ObserverEvent<'limiterWait'>): void {
+    this.#limiterSeconds.observe({ account: event.account }, event.seconds);
+  }
+
+  parked(event: ObserverEvent<'parked'>): void {
+    this.#parked.inc({ account: event.account, why: event.why });
+  }
+
+  unknownCharge(event: ObserverEvent<'unknownCharge'>): void {
+    this.#unknownCharges.inc({ account: event.account });
+  }
+
+  /** `route` is the route template (`/v1/jobs/:id`), or 'unmatched': never the raw URL. */
+  httpRequest(event: { method: string; route: string; status: number; seconds: number }): void {
+    this.#httpSeconds.observe(
+      { method: event.method, route: event.route, status: String(event.status) },
+      event.seconds,
+    );
+  }
+
+  #snapshot(): Promise<QueueSnapshot | null> {
+    const service = this.#service;
+    if (!service) return Promise.resolve(null);
+    this.#pending ??= readQueueSnapshot(service, this.#redisTimeoutMs).finally(() => {
+      this.#pending = undefined;
+    });
+    return this.#pending;
+  }
+}
