@@ -1,0 +1,135 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type ChildStats, isToParent, type ToChild, type ToParent } from './protocol.js';
+
+/** The repository root: children run from it so that `tsx` and relative paths resolve alike. */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** How many lines of a child's output we keep to explain a failure. */
+const KEEP_LINES = 40;
+
+export interface Child {
+  readonly name: string;
+  readonly pid: number;
+  /** Resolves on the child's 'ready' message; rejects if it exits first or takes longer than `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<Extract<ToParent, { type: 'ready' }>>;
+  stats(): Promise<ChildStats>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
+  stop(graceMs?: number): Promise<number | null>;
+  /** The last lines the child wrote, for error messages. */
+  tail(): string;
+}
+
+/**
+ * Starts `node --import tsx <entry>` with an IPC channel. Output is kept (not printed) so the tables
+ * stay readable; it is shown when something fails.
+ */
+export function startChild(name: string, entry: string, env: Record<string, string>): Child {
+  const proc: ChildProcess = fork(entry, [], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx'],
+    // Only what the child needs, plus PATH/HOME for node itself: no stray settings from our shell.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      lines.push(line.slice(0, 400));
+      if (lines.length > KEEP_LINES) lines.shift();
+    }
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    proc.once('exit', (code) => {
+      exitCode = code;
+      resolve(code);
+    });
+  });
+
+  let nextId = 1;
+  const pending = new Map<number, (stats: ChildStats) => void>();
+  let readyMessage: Extract<ToParent, { type: 'ready' }> | undefined;
+  const readyWaiters: Array<(message: Extract<ToParent, { type: 'ready' }>) => void> = [];
+  proc.on('message', (raw) => {
+    if (!isToParent(raw)) return;
+    const message: ToParent = raw;
+    if (message.type === 'ready') {
+      readyMessage = message;
+      for (const waiter of readyWaiters.splice(0)) waiter(message);
+    } else if (message.type === 'stats') {
+      pending.get(message.id)?.(message.stats);
+      pending.delete(message.id);
+    } else {
+      lines.push(`fatal: ${message.message}`);
+    }
+  });
+
+  const tail = () => lines.join('\n');
+
+  return {
+    name,
+    pid: proc.pid ?? -1,
+    tail,
+    ready(timeoutMs = 30_000) {
+      if (readyMessage) return Promise.resolve(readyMessage);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`${name} not ready after ${timeoutMs} ms:\n${tail()}`)),
+          timeoutMs,
+        );
+        readyWaiters.push((message) => {
+          clearTimeout(timer);
+          resolve(message);
+        });
+        void exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`${name} exited with ${code} before it was ready:\n${tail()}`));
+        });
+      });
+    },
+    stats() {
+      if (exitCode !== undefined)
+        return Promise.reject(new Error(`${name} has exited (${exitCode}):\n${tail()}`));
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`${name} did not answer a stats request:\n${tail()}`));
+        }, 10_000);
+        pending.set(id, (stats) => {
+          clearTimeout(timer);
+          resolve(stats);
+        });
+        const request: ToChild = { type: 'stats', id };
+        proc.send(request);
+      });
+    },
+    async stop(graceMs = 10_000) {
+      if (exitCode !== undefined) return exitCode;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Waits until every child is ready; on any failure, stops them all and rethrows. */
+export async function allReady(children: readonly Child[], timeoutMs = 60_000): Promise<void> {
+  try {
+    await Promise.all(children.map((child) => child.ready(timeoutMs)));
+  } catch (err) {
+    await stopAll(children);
+    throw err;
+  }
+}
+
+export async function stopAll(children: readonly Child[], graceMs = 10_000): Promise<void> {
+  await Promise.all(children.map((child) => child.stop(graceMs)));
+}

@@ -1,0 +1,65 @@
+// `npm run bench [-- <name>...]`: runs the benchmarks (all, or the named ones) one after another, prints
+// each table to stdout and writes its raw figures to bench/results/ (gitignored).
+import { cpus, loadavg, totalmem } from 'node:os';
+import { limiterOne } from './benchmarks/limiter-one.js';
+import type { BenchContext, Benchmark } from './lib/context.js';
+import { benchRedis } from './lib/redis.js';
+import { writeResult } from './lib/results.js';
+import { renderTable } from './lib/table.js';
+import { now } from './lib/time.js';
+
+const BENCHMARKS: readonly Benchmark[] = [limiterOne];
+
+const wanted = process.argv.slice(2).filter((arg) => arg !== '--');
+const unknown = wanted.filter((name) => !BENCHMARKS.some((bench) => bench.name === name));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}\n`,
+  );
+  process.exit(2);
+}
+const selected = wanted.length === 0 ? BENCHMARKS : BENCHMARKS.filter((bench) => wanted.includes(bench.name));
+
+const redis = benchRedis();
+const ctx: BenchContext = {
+  redis,
+  log: (line) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`),
+};
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, Redis ${await redisVersion()}`;
+process.stdout.write(`# npm run bench ${wanted.join(' ')}\n\n${new Date().toISOString()} on ${machine}\n\n`);
+
+const runStart = now();
+const summary: Array<{ name: string; seconds: number; ok: boolean; error?: string }> = [];
+for (const bench of selected) {
+  const start = now();
+  ctx.log(`${bench.name}: start`);
+  try {
+    const report = await bench.run(ctx);
+    const seconds = (now() - start) / 1000;
+    // Other work on the machine disturbs every figure: say how busy it was.
+    const load = loadavg()[0]!.toFixed(1);
+    process.stdout.write(
+      `${renderTable(report)}\n- took ${seconds.toFixed(1)} s; load average (1 min) at the end ${load}\n\n`,
+    );
+    writeResult(bench.name, stamp, { ...report, seconds, machine });
+    summary.push({ name: bench.name, seconds, ok: true });
+  } catch (err) {
+    const seconds = (now() - start) / 1000;
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stdout.write(`### ${bench.name}: FAILED after ${seconds.toFixed(1)} s\n\n${message}\n\n`);
+    summary.push({ name: bench.name, seconds, ok: false, error: message });
+  }
+}
+const total = (now() - runStart) / 1000;
+process.stdout.write(
+  `total ${total.toFixed(1)} s; ${summary.filter((s) => s.ok).length}/${summary.length} benchmarks completed\n`,
+);
+writeResult('run', stamp, { machine, total, summary });
+await redis.quit();
+process.exit(summary.every((s) => s.ok) ? 0 : 1);
+
+async function redisVersion(): Promise<string> {
+  const match = /^redis_version:(\S+)/m.exec(await redis.info('server'));
+  return match?.[1] ?? 'unknown';
+}
