@@ -122,9 +122,10 @@ async function writeJsonArray(ledger: Ledger, range: TimeRange, out: Output): Pr
       limit: 1_000,
       ...(cursor === undefined ? {} : { cursor }),
     });
-    const text = page.items.map((entry) => `${first ? '' : ','}\n  ${JSON.stringify(entry)}`);
-    if (text.length > 0) first = false;
-    await writeAll(out, text.join(''));
+    for (const entry of page.items) {
+      await writeAll(out, `${first ? '' : ','}\n  ${JSON.stringify(entry)}`);
+      first = false;
+    }
     cursor = page.next ?? undefined;
   } while (cursor !== undefined);
   await writeAll(out, first ? ']\n' : '\n]\n');
