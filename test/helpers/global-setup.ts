@@ -1,15 +1,24 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 
 /**
  * Finds the Redis the tests run against, once for the whole run: REDIS_URL (default the machine's
- * 127.0.0.1:6379) when it answers; otherwise a `redis:7` container through testcontainers when a
- * Docker engine is there; otherwise one clear line saying how to provide Redis.
+ * 127.0.0.1:6379) when it answers; otherwise a private `redis-server` on a free port when the binary
+ * is installed; otherwise a `redis:7` container through testcontainers when a Docker engine is there;
+ * otherwise one clear line saying how to provide Redis.
  */
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (await answers(url)) {
     process.env.REDIS_URL = url;
     return undefined;
+  }
+  const privateServer = await startPrivateRedis();
+  if (privateServer) {
+    process.env.REDIS_URL = privateServer.url;
+    return privateServer.stop;
   }
   let container: { getHost(): string; getMappedPort(port: number): number; stop(): Promise<unknown> };
   try {
@@ -38,4 +47,46 @@ async function answers(url: string): Promise<boolean> {
   } finally {
     client.disconnect();
   }
+}
+
+/** A throwaway redis-server of our own (nothing kept on disk), when the binary is on the PATH. */
+async function startPrivateRedis(): Promise<{ url: string; stop: () => Promise<void> } | null> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const failed = once(child, 'error').then(() => null);
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    const early = await Promise.race([
+      failed,
+      new Promise((resolve) => setTimeout(() => resolve('wait'), 100)),
+    ]);
+    if (early === null) return null;
+    if (await answers(url)) {
+      return {
+        url,
+        stop: async () => {
+          child.kill('SIGTERM');
+        },
+      };
+    }
+  }
+  child.kill('SIGKILL');
+  return null;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
