@@ -1,0 +1,147 @@
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/api/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics/index.js';
+import { Fulfillment } from '../../src/queues/service.js';
+import { type TestRedis, testRedis } from '../helpers/redis.js';
+import { until } from '../helpers/wait.js';
+import { AUTH, shipBody, testEnv } from './harness.js';
+
+/** BullMQ queues print connection errors to stderr unless someone listens; here they are expected. */
+function expectConnectionErrors(service: Fulfillment): void {
+  for (const queue of [service.queues.ship, service.queues.sync, service.deadLetterQueue]) {
+    queue.on('error', () => {
+      // Redis is down on purpose in these tests.
+    });
+  }
+}
+
+const quiet = () =>
+  createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
+
+let t: TestRedis;
+
+beforeAll(async () => {
+  t = await testRedis('api-health');
+});
+
+afterAll(async () => {
+  await t.cleanup();
+});
+
+/** A TCP proxy to the test Redis that can be cut and restored on the same port. */
+class CuttableProxy {
+  #server: Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(private readonly target: URL) {}
+
+  async start(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(Number(this.target.port || 6379), this.target.hostname);
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.on('close', () => this.#sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    server.listen(this.port, '127.0.0.1');
+    await once(server, 'listening');
+    this.port = (server.address() as { port: number }).port;
+    this.#server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const socket of this.#sockets) socket.destroy();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+describe('with Redis unreachable', () => {
+  it('/readyz is 503, /healthz and /metrics still answer, bad input is still a 400', async () => {
+    const config = loadConfig(
+      { ...testEnv(t), REDIS_URL: 'redis://127.0.0.1:1' },
+      { accounts: true, apiKeys: true },
+    );
+    const redis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis.on('error', () => {
+      // Expected: nothing listens on port 1.
+    });
+    const service = new Fulfillment(config, redis);
+    expectConnectionErrors(service);
+    const app = await buildServer({
+      service,
+      config,
+      log: quiet(),
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
+    try {
+      const ready = await app.inject({ url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toEqual({ status: 'unavailable', redis: 'unreachable' });
+      const health = await app.inject({ url: '/healthz' });
+      expect(health.statusCode).toBe(200);
+      expect(health.json()).toEqual({ status: 'ok' });
+      const metrics = await app.inject({ url: '/metrics' });
+      expect(metrics.statusCode).toBe(200);
+      expect(metrics.body).toMatch(/^fulfillment_redis_up 0$/m);
+      const bad = await app.inject({
+        method: 'POST',
+        url: '/v1/ship',
+        headers: AUTH,
+        payload: shipBody({ tid: 'x' }),
+      });
+      expect(bad.statusCode).toBe(400);
+    } finally {
+      await app.close();
+      await service.close();
+      redis.disconnect();
+    }
+  });
+});
+
+describe('with Redis going away and coming back', () => {
+  it('/readyz goes 503 while Redis is cut and back to 200 when it returns', async () => {
+    const proxy = new CuttableProxy(new URL(t.url));
+    await proxy.start();
+    const url = `redis://127.0.0.1:${proxy.port}`;
+    const config = loadConfig({ ...testEnv(t), REDIS_URL: url }, { accounts: true, apiKeys: true });
+    const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
+    redis.on('error', () => {
+      // Expected while the proxy is down; readiness is what this test watches.
+    });
+    const service = new Fulfillment(config, redis);
+    expectConnectionErrors(service);
+    const app = await buildServer({
+      service,
+      config,
+      log: quiet(),
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
+    try {
+      await until('ready', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
+      expect((await app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', redis: 'ok' });
+
+      await proxy.stop();
+      await until('not ready', async () => (await app.inject({ url: '/readyz' })).statusCode === 503);
+      expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+
+      await proxy.start();
+      await until('ready again', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
+    } finally {
+      await app.close();
+      await service.close();
+      redis.disconnect();
+      await proxy.stop();
+    }
+  });
+});
