@@ -1,3 +1,4 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { RedisClock } from './clock.js';
 import { GATE_SCRIPT, HOLD_SCRIPT, RESUME_SCRIPT } from './gate-script.js';
@@ -68,6 +69,9 @@ export class AccountLimiter {
   readonly #lateUs: number;
   readonly lateToleranceMs: number;
   readonly clock = new RedisClock();
+  readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  #lagReadAt = 0;
+  #recentLagMs = 0;
 
   constructor(redis: Redis, prefix: string, options: LimiterOptions) {
     this.#redis = redis;
@@ -76,6 +80,7 @@ export class AccountLimiter {
     this.#maxWaitUs = Math.round((options.maxWaitMs ?? 250) * 1000);
     this.lateToleranceMs = options.lateToleranceMs ?? 10;
     this.#lateUs = Math.round(this.lateToleranceMs * 1000);
+    this.#lag.enable();
     if (!redis.gate) {
       redis.defineCommand('gate', { numberOfKeys: 4, lua: GATE_SCRIPT });
       redis.defineCommand('gateResume', { numberOfKeys: 3, lua: RESUME_SCRIPT });
@@ -88,6 +93,27 @@ export class AccountLimiter {
     return Math.ceil(((1000 + this.#marginMs) * 1000) / ratePerSecond);
   }
 
+  /**
+   * How much this process has lagged lately (p99 event-loop delay over the last second or so, capped
+   * at 100 ms). A call can still be held up that long after its lateness check (a pause, the CPU
+   * given to another process), so a process that lags pushes the account's next slot back by as much:
+   * the calls after its own then keep their distance even if its call arrives late. Free when calm.
+   */
+  recentLagMs(): number {
+    const now = performance.now();
+    if (now - this.#lagReadAt >= 1_000) {
+      this.#recentLagMs = Math.min(100, this.#lag.percentile(99) / 1e6);
+      this.#lag.reset();
+      this.#lagReadAt = now;
+    }
+    return this.#recentLagMs;
+  }
+
+  /** Stops watching the event loop. */
+  close(): void {
+    this.#lag.disable();
+  }
+
   async acquire(request: GateRequest): Promise<GateAnswer> {
     const { account } = request;
     const sentAt = RedisClock.localNow();
@@ -97,7 +123,7 @@ export class AccountLimiter {
       limiterKeys.parked(this.#prefix, account.id),
       request.markerKey,
       request.jobId,
-      this.spacingUs(account.ratePerSecond),
+      this.spacingUs(account.ratePerSecond) + Math.round(this.recentLagMs() * 1000),
       this.#maxWaitUs,
       this.#lateUs,
       request.parkedMember,

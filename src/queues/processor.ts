@@ -115,8 +115,10 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
       deps.observer?.limiterWait?.({ account: account.id, seconds: (performance.now() - waitStart) / 1000 });
       const late = deps.limiter.lateness(answer);
       if (late <= deps.limiter.lateToleranceMs) break;
-      // Too busy to send on time: sending now could crowd the upstream's second. Give the slot up.
+      // Too busy to send on time: sending now could crowd the upstream's second. Give the slot up,
+      // and the in-flight mark with it: nothing was sent, so nothing can have been charged.
       log.debug({ lateMs: late }, 'slot missed, queueing again');
+      await deps.ledger.settle(ctx, { amount: 0 });
       fresh = true;
     }
 

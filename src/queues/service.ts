@@ -149,6 +149,7 @@ export class Fulfillment {
 
   /** Closes the queues; the Redis connection belongs to the caller. */
   async close(): Promise<void> {
+    this.limiter.close();
     await Promise.allSettled([
       this.queues.ship.close(),
       this.queues.sync.close(),

@@ -6,9 +6,11 @@ import { createLogger } from '../../src/log.js';
 import type { WorkQueueName } from '../../src/queues/keys.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { createQueueWorker } from '../../src/queues/worker.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { type Sandbox, type SandboxControl, startSandbox } from '../../src/sandbox/index.js';
 import { createUpstreams } from '../../src/upstreams/index.js';
+import type { Child } from './processes.js';
 import { deleteByPrefix, testRedis } from './redis.js';
+import { startSandboxProcess } from './sandbox-process.js';
 
 export interface TestAccount {
   readonly id: string;
@@ -20,7 +22,10 @@ export interface TestAccount {
 export interface TestPipeline {
   readonly prefix: string;
   readonly redis: Redis;
+  /** The in-process sandbox (absent when the pipeline was started with `sandboxProcess`). */
   readonly sandbox: Sandbox;
+  /** The sandbox's control API, in-process or over HTTP. */
+  readonly upstream: SandboxControl;
   readonly config: Config;
   readonly service: Fulfillment;
   readonly accounts: readonly TestAccount[];
@@ -46,16 +51,31 @@ export async function startTestPipeline(
   name: string,
   accounts: readonly TestAccount[],
   extraEnv: Record<string, string> = {},
+  options: { sandboxProcess?: boolean } = {},
 ): Promise<TestPipeline> {
   const base = await testRedis(name);
-  const sandbox = await startSandbox({
-    accounts: accounts.map((account) => ({
-      token: account.token,
-      label: account.id,
-      provider: account.provider,
-    })),
-    stallMs: 5_000,
-  });
+  let child: Child | undefined;
+  let sandbox: Sandbox;
+  let upstream: SandboxControl;
+  if (options.sandboxProcess) {
+    // Its own process, as a real upstream: its arrival stamps do not wait on this busy test process.
+    const started = await startSandboxProcess({ FULFILLMENT_ACCOUNTS: JSON.stringify(accounts) });
+    child = started.child;
+    upstream = started.control;
+    sandbox = new Proxy({} as Sandbox, {
+      get: (_target, key) => (key === 'url' ? started.url : key === 'close' ? async () => {} : undefined),
+    });
+  } else {
+    sandbox = await startSandbox({
+      accounts: accounts.map((account) => ({
+        token: account.token,
+        label: account.id,
+        provider: account.provider,
+      })),
+      stallMs: 5_000,
+    });
+    upstream = inProcessControl(sandbox);
+  }
   const env: Record<string, string> = {
     REDIS_URL: base.url,
     FULFILLMENT_PREFIX: base.prefix,
@@ -80,6 +100,7 @@ export async function startTestPipeline(
     prefix: base.prefix,
     redis: base.redis,
     sandbox,
+    upstream,
     config,
     service,
     accounts,
@@ -98,6 +119,7 @@ export async function startTestPipeline(
       for (const connection of connections) connection.disconnect();
       await service.close();
       await sandbox.close();
+      await child?.stop();
       await deleteByPrefix(base.redis, base.prefix);
       await base.cleanup();
     },
@@ -128,5 +150,17 @@ export function damaijiaShip(
     wp_code: 'YTO',
     waybill_no: `WB${order}`,
     ...overrides,
+  };
+}
+
+function inProcessControl(sandbox: Sandbox): SandboxControl {
+  return {
+    calls: async (filter) => sandbox.calls(filter),
+    report: async () => sandbox.report(),
+    script: async (provider, orderKey, answers) => sandbox.script(provider, orderKey, answers),
+    setFaults: async (faults) => sandbox.setFaults(faults),
+    setBalance: async (label, balance) => sandbox.setBalance(label, balance),
+    balance: async (label) => sandbox.balance(label),
+    reset: async () => sandbox.reset(),
   };
 }

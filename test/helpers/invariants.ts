@@ -1,0 +1,85 @@
+import { expect } from 'vitest';
+import type { Fulfillment } from '../../src/queues/service.js';
+import { type CallRecord, maxInSlidingWindow } from '../../src/sandbox/index.js';
+
+export interface InvariantReport {
+  readonly jobs: number;
+  readonly completed: number;
+  readonly dead: number;
+  readonly lost: number;
+  readonly duplicateShipments: number;
+  readonly ledgerKnown: number;
+  readonly sandboxCharged: number;
+  readonly chargedWithoutAnswer: number;
+  readonly unknownEntries: number;
+  readonly callsWithoutAnswer: number;
+  readonly maxSlidingSecond: Record<string, number>;
+}
+
+/**
+ * The invariants every fault scenario ends with: every accepted job completed or dead (none lost,
+ * none stuck), no order shipped twice at the upstream, the ledger's known total equal to what the
+ * upstream charged on the answers it returned, one unknown entry per call that got no answer, and no
+ * sliding second above any account's limit.
+ */
+export async function checkInvariants(
+  service: Fulfillment,
+  jobIds: readonly string[],
+  calls: readonly CallRecord[],
+  limit = 10,
+): Promise<InvariantReport> {
+  const views = await Promise.all(jobIds.map((id) => service.getJob(id)));
+  const completed = views.filter((view) => view?.state === 'completed').length;
+  const dead = views.filter((view) => view?.state === 'dead').length;
+  const shipped = new Map<string, number>();
+  for (const call of calls) {
+    if (call.processed && call.code === 0 && call.charged > 0 && call.operation !== 'damaijia.sync') {
+      const key = `${call.operation}:${call.orderKey}`;
+      shipped.set(key, (shipped.get(key) ?? 0) + 1);
+    }
+  }
+  let ledgerKnown = 0;
+  let unknownEntries = 0;
+  for await (const page of pages(service)) {
+    for (const entry of page) {
+      if (entry.status === 'unknown') unknownEntries += 1;
+      else ledgerKnown += entry.amount ?? 0;
+    }
+  }
+  const byAccount = new Map<string, number[]>();
+  for (const call of calls) {
+    if (call.account) byAccount.set(call.account, [...(byAccount.get(call.account) ?? []), call.at]);
+  }
+  const report: InvariantReport = {
+    jobs: jobIds.length,
+    completed,
+    dead,
+    lost: jobIds.length - completed - dead,
+    duplicateShipments: [...shipped.values()].filter((count) => count > 1).length,
+    ledgerKnown,
+    sandboxCharged: calls.reduce((sum, call) => sum + call.charged, 0),
+    chargedWithoutAnswer: calls
+      .filter((c) => c.httpStatus === null)
+      .reduce((sum, call) => sum + call.charged, 0),
+    unknownEntries,
+    callsWithoutAnswer: calls.filter((call) => call.httpStatus === null).length,
+    maxSlidingSecond: Object.fromEntries(
+      [...byAccount].map(([account, times]) => [account, maxInSlidingWindow(times)]),
+    ),
+  };
+  expect(report.lost).toBe(0);
+  expect(report.duplicateShipments).toBe(0);
+  expect(report.ledgerKnown).toBe(report.sandboxCharged - report.chargedWithoutAnswer);
+  expect(report.unknownEntries).toBe(report.callsWithoutAnswer);
+  for (const max of Object.values(report.maxSlidingSecond)) expect(max).toBeLessThanOrEqual(limit);
+  return report;
+}
+
+async function* pages(service: Fulfillment) {
+  let cursor: string | undefined;
+  do {
+    const page = await service.ledger.entries({ limit: 1000, ...(cursor ? { cursor } : {}) });
+    yield page.items;
+    cursor = page.next ?? undefined;
+  } while (cursor);
+}
