@@ -8,7 +8,7 @@ import { HttpError } from './errors.js';
  */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Longest piece of the parser's message echoed back (it quotes the client's own text). */
+/** Longest piece of the parser's message given back. */
 const MAX_DETAIL = 160;
 
 /** Parses a JSON request body; a 400 in the error shape naming `body` (or the bad key's path) otherwise. */
@@ -22,7 +22,11 @@ export function parseJsonBody(text: string): unknown {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    const detail = String((err as Error).message).slice(0, MAX_DETAIL);
+    // V8 quotes a stretch of the body in some messages; that is cut, so no answer echoes what a
+    // client may have pasted by mistake (a token, say). The position stays: it is what helps.
+    const detail = String((err as Error).message)
+      .replace(/, ".*is not valid JSON$/s, '')
+      .slice(0, MAX_DETAIL);
     throw new HttpError(400, 'invalid request', [{ path: 'body', message: `is not valid JSON (${detail})` }]);
   }
   const forbidden = findForbiddenKey(value);

@@ -64,10 +64,12 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     return reply.code(500).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0]!.slice(0, 200);
+    // The path is not echoed: a key or token pasted into a URL by mistake must not come back in answers.
     const body: ErrorBody = {
       error: 'not found',
-      issues: [{ path: 'url', message: `no route ${request.method} ${path}` }],
+      issues: [
+        { path: 'url', message: `no ${request.method} route at this path; the routes are listed at /docs` },
+      ],
     };
     return reply.code(404).send(body);
   });

@@ -105,9 +105,9 @@ export class Metrics implements PipelineObserver {
       help: 'Jobs in the dead-letter queue, waiting for a person to redrive or purge them',
       registers,
       async collect() {
-        this.reset();
         const read = await snapshot();
-        if (read) this.set(read.deadLetters);
+        // Unreadable is NaN, not 0: a dashboard must not show "no dead letters" while Redis is away.
+        this.set(read ? read.deadLetters : Number.NaN);
       },
     });
     new Gauge({
@@ -115,9 +115,8 @@ export class Metrics implements PipelineObserver {
       help: 'Accounts held (bad token, no balance, quota spent) until someone resumes them',
       registers,
       async collect() {
-        this.reset();
         const read = await snapshot();
-        if (read) this.set(read.accounts.filter((account) => account.held).length);
+        this.set(read ? read.accounts.filter((account) => account.held).length : Number.NaN);
       },
     });
     new Gauge({

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AUTH, deliveryBody, type Harness, queuedJobs, shipBody, startHarness, syncBody } from './harness.js';
+import {
+  AUTH,
+  deliveryBody,
+  type Harness,
+  queuedJobs,
+  SECRETS,
+  shipBody,
+  startHarness,
+  syncBody,
+} from './harness.js';
 
 let h: Harness;
 
@@ -285,6 +294,15 @@ describe('bad bodies: 4xx in the error shape, nothing enqueued', () => {
       expect(await queuedJobs(h.service)).toBe(0);
     });
   }
+
+  it('does not echo the body back in a JSON syntax error (a token pasted by mistake)', async () => {
+    const response = await json('/v1/ship', `{"n": ${SECRETS.vvToken}}`);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().issues).toEqual([
+      { path: 'body', message: "is not valid JSON (Unexpected token 'v')" },
+    ]);
+    expect(response.body).not.toContain('vv-token');
+  });
 
   it('leaves Object.prototype alone', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
