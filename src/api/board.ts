@@ -37,12 +37,7 @@ export async function mountBoard(
         readOnlyMode,
         description: 'Order synchronisations (damaijia.sync)',
       }),
-      // Always read-only: a redrive or purge must go through the API or CLI, which keep the job's
-      // idempotency marker in step (a job deleted here would leave its key refused as dead forever).
-      new BullMQAdapter(service.deadLetterQueue, {
-        readOnlyMode: true,
-        description: 'Dead jobs with their reason; redrive or purge them with the API or the fulfill CLI',
-      }),
+      deadLetterAdapter(service),
     ],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Fulfillment' } },
@@ -53,4 +48,23 @@ export async function mountBoard(
   });
   log.info({ path: BOARD_PATH, readOnly: readOnlyMode }, 'Bull Board mounted');
   return true;
+}
+
+/**
+ * Always read-only: a redrive or purge must go through the API or CLI, which keep the job's
+ * idempotency marker in step (a job deleted here would leave its key refused as dead forever).
+ * Its times are shown as ISO 8601, as the API shows them, rather than epoch milliseconds.
+ */
+function deadLetterAdapter(service: Fulfillment): BullMQAdapter {
+  const adapter = new BullMQAdapter(service.deadLetterQueue, {
+    readOnlyMode: true,
+    description: 'Dead jobs with their reason; redrive or purge them with the API or the fulfill CLI',
+  });
+  adapter.setFormatter('data', (data: unknown) => {
+    if (typeof data !== 'object' || data === null) return data;
+    const record = data as Record<string, unknown>;
+    const iso = (value: unknown) => (typeof value === 'number' ? new Date(value).toISOString() : value);
+    return { ...record, failedAt: iso(record['failedAt']), enqueuedAt: iso(record['enqueuedAt']) };
+  });
+  return adapter;
 }
