@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { type Sandbox, type SandboxAccount, startSandbox } from '../src/sandbox/index.js';
 
-const HOST = '127.0.0.1';
+// 127.0.0.1 unless SANDBOX_HOST says otherwise (0.0.0.0 in docker-compose, where workers are other hosts).
+const HOST = process.env.SANDBOX_HOST?.trim() || '127.0.0.1';
 const DEFAULT_PORT = 3100;
 
 function fail(line: string): never {

@@ -70,12 +70,22 @@ export async function startServiceProcess(
     return worker;
   });
   if (queues.length > 0) {
+    // Calls left in flight by jobs that never ran again (removed, or failed for stalling too often)
+    // become "unknown" ledger entries once they are surely over: older than any live call can be.
+    const staleAfterMs = config.upstreamTimeoutMs + 2 * config.lockDurationMs + 60_000;
     const sweep = () => {
       for (const queue of queues) {
         service.deadLetters
           .sweepFailed(queue)
           .catch((err: unknown) => log.error({ err, queue }, 'dead-letter sweep failed'));
       }
+      service.ledger
+        .recoverStale(staleAfterMs)
+        .then((entries) => {
+          if (entries.length > 0)
+            log.warn({ entries: entries.length }, 'stale in-flight calls recorded as charge unknown');
+        })
+        .catch((err: unknown) => log.error({ err }, 'ledger sweep failed'));
     };
     sweep();
     const timer = setInterval(sweep, SWEEP_EVERY_MS);
