@@ -1,24 +1,29 @@
 // `npm run bench [-- <name>...]`: runs the benchmarks (all, or the named ones) one after another, prints
 // each table to stdout and writes its raw figures to bench/results/ (gitignored).
 import { cpus, loadavg, totalmem } from 'node:os';
+import { limiterMany } from './benchmarks/limiter-many.js';
 import { limiterOne } from './benchmarks/limiter-one.js';
+import { pipelineBench } from './benchmarks/pipeline.js';
 import type { BenchContext, Benchmark } from './lib/context.js';
 import { benchRedis } from './lib/redis.js';
 import { writeResult } from './lib/results.js';
 import { renderTable } from './lib/table.js';
 import { now } from './lib/time.js';
 
-const BENCHMARKS: readonly Benchmark[] = [limiterOne];
+const BENCHMARKS: readonly Benchmark[] = [limiterOne, limiterMany, pipelineBench(1), pipelineBench(2)];
 
 const wanted = process.argv.slice(2).filter((arg) => arg !== '--');
-const unknown = wanted.filter((name) => !BENCHMARKS.some((bench) => bench.name === name));
+// A name picks that benchmark, or the family it heads (`pipeline` → pipeline-1 and pipeline-2).
+const picks = (name: string, bench: Benchmark) => bench.name === name || bench.name.startsWith(`${name}-`);
+const unknown = wanted.filter((name) => !BENCHMARKS.some((bench) => picks(name, bench)));
 if (unknown.length > 0) {
   process.stderr.write(
     `unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}\n`,
   );
   process.exit(2);
 }
-const selected = wanted.length === 0 ? BENCHMARKS : BENCHMARKS.filter((bench) => wanted.includes(bench.name));
+const selected =
+  wanted.length === 0 ? BENCHMARKS : BENCHMARKS.filter((bench) => wanted.some((name) => picks(name, bench)));
 
 const redis = benchRedis();
 const ctx: BenchContext = {

@@ -1,0 +1,208 @@
+import type { Queue } from 'bullmq';
+import { addBulkInChunks, openBareQueue, startBareWorkers } from '../baselines/bare.js';
+import { type BenchAccount, makeAccounts } from '../lib/accounts.js';
+import { allReady, type Child } from '../lib/children.js';
+import type { BenchContext, Benchmark } from '../lib/context.js';
+import { interleaved } from '../lib/payloads.js';
+import { enqueueWithBatch, openProduct, productEnv, startProductWorkers } from '../lib/product.js';
+import { type Rig, withRig } from '../lib/rig.js';
+import { cpuBetween, cpuSnapshot } from '../lib/sampling.js';
+import { type SandboxProcess, startSandboxProcess } from '../lib/sandbox-process.js';
+import { fmt, met, type Row, ratio } from '../lib/table.js';
+import { sleep } from '../lib/time.js';
+import { maxPerAccount } from '../lib/window.js';
+
+const ACCOUNTS = 100;
+const RATE = 10;
+const PROCESSES = 2;
+const WARMUP_MS = 2_000;
+const DURATION_MS = 20_000;
+/** Per account: more than warm-up + window can take at the limit, so no account runs dry. */
+const PER_ACCOUNT = 300;
+const IDEAL = ACCOUNTS * RATE;
+
+interface Measured {
+  readonly callsPerSecond: number;
+  readonly accountsOver: number;
+  readonly worstWindow: number;
+  readonly refused: number;
+  readonly workerCpuMsPer1000: number;
+  readonly redisCpuMsPer1000: number;
+  readonly workerCores: number;
+  readonly redisCores: number;
+  readonly sandboxCores: number;
+  /** Calls per second of the run, second by second from the first call. */
+  readonly timeline: readonly number[];
+}
+
+/**
+ * 100 accounts at 10/s over 2 worker processes for 20 s: aggregate rate, accounts the upstream saw
+ * above 10 in a sliding second, and the CPU (workers' and Redis's) per 1,000 calls, for the product
+ * and for bare BullMQ workers with one plain clustered Bottleneck per account (minTime 100).
+ */
+export const limiterMany: Benchmark = {
+  name: 'limiter-many',
+  title: `${ACCOUNTS} accounts × ${RATE}/s, ${PROCESSES} worker processes, ${DURATION_MS / 1000} s`,
+  run: (ctx) =>
+    withRig(ctx, async (rig) => {
+      const accounts = makeAccounts('m', ACCOUNTS, RATE);
+      const sandbox = await startSandboxProcess(accounts, RATE);
+      rig.track(sandbox.child);
+      const product = await measure(ctx, rig, sandbox, accounts, 'product');
+      await sandbox.control.reset();
+      const bottleneck = await measure(ctx, rig, sandbox, accounts, 'bottleneck');
+
+      const rows: Row[] = [
+        {
+          metric: `aggregate calls/s (ideal ${fmt(IDEAL)})`,
+          product: `${fmt(product.callsPerSecond)} (${fmt((100 * product.callsPerSecond) / IDEAL, 1)}%)`,
+          baseline: `Bottleneck: ${fmt(bottleneck.callsPerSecond)} (${fmt((100 * bottleneck.callsPerSecond) / IDEAL, 1)}%)`,
+          ratio: ratio(product.callsPerSecond, bottleneck.callsPerSecond),
+          goal: '≥ 90%',
+          met: met(product.callsPerSecond >= 0.9 * IDEAL),
+        },
+        {
+          metric: 'accounts ever above 10 in a sliding 1000 ms',
+          product: String(product.accountsOver),
+          baseline: `Bottleneck: ${bottleneck.accountsOver}`,
+          ratio: '—',
+          goal: '0',
+          met: met(product.accountsOver === 0),
+        },
+        {
+          metric: 'worst account: max calls in a sliding 1000 ms',
+          product: String(product.worstWindow),
+          baseline: `Bottleneck: ${bottleneck.worstWindow}`,
+          ratio: ratio(product.worstWindow, bottleneck.worstWindow),
+          goal: '≤ 10',
+          met: met(product.worstWindow <= RATE),
+        },
+        {
+          metric: 'calls refused 429 by the sandbox',
+          product: String(product.refused),
+          baseline: `Bottleneck: ${bottleneck.refused}`,
+          ratio: '—',
+          goal: '0',
+          met: met(product.refused === 0),
+        },
+        {
+          metric: 'worker CPU per 1,000 calls (both processes)',
+          product: `${fmt(product.workerCpuMsPer1000)} ms`,
+          baseline: `Bottleneck: ${fmt(bottleneck.workerCpuMsPer1000)} ms`,
+          ratio: ratio(product.workerCpuMsPer1000, bottleneck.workerCpuMsPer1000),
+          goal: '',
+          met: '',
+        },
+        {
+          metric: 'Redis CPU per 1,000 calls',
+          product: `${fmt(product.redisCpuMsPer1000)} ms`,
+          baseline: `Bottleneck: ${fmt(bottleneck.redisCpuMsPer1000)} ms`,
+          ratio: ratio(product.redisCpuMsPer1000, bottleneck.redisCpuMsPer1000),
+          goal: '',
+          met: '',
+        },
+      ];
+      return {
+        name: 'limiter-many',
+        title: limiterMany.title,
+        rows,
+        notes: [
+          `Product and baseline ran one after the other on the same ${ACCOUNTS} accounts and sandbox; ${PER_ACCOUNT} jobs per account enqueued, interleaved; concurrency 50 per process.`,
+          `Rate and CPU over ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up; sliding windows over every call of the run.`,
+          `Cores busy in the window: product workers ${fmt(product.workerCores, 2)}, Redis ${fmt(product.redisCores, 2)}, sandbox ${fmt(product.sandboxCores, 2)}; Bottleneck workers ${fmt(bottleneck.workerCores, 2)}, Redis ${fmt(bottleneck.redisCores, 2)}, sandbox ${fmt(bottleneck.sandboxCores, 2)}.`,
+          'Redis CPU is the whole server (INFO cpu): anything else using this Redis during the run is counted too.',
+        ],
+        raw: { accounts: ACCOUNTS, rate: RATE, durationMs: DURATION_MS, product, bottleneck },
+      };
+    }),
+};
+
+async function measure(
+  ctx: BenchContext,
+  rig: Rig,
+  sandbox: SandboxProcess,
+  accounts: readonly BenchAccount[],
+  variant: 'product' | 'bottleneck',
+): Promise<Measured> {
+  const prefix = rig.prefix(`many-${variant}`);
+  const shipments = interleaved(
+    accounts.map((account) => account.id),
+    PER_ACCOUNT,
+  );
+  // The backlog goes into a paused queue before the workers start, and the queue is resumed once they
+  // are all up: neither enqueueing nor process start-up overlaps the measurement.
+  let workers: Child[];
+  let queue: Queue;
+  if (variant === 'product') {
+    const env = productEnv({ prefix, accounts, upstreamUrl: sandbox.url });
+    const client = openProduct(env);
+    rig.onClose(() => client.close());
+    queue = client.service.queues.ship;
+    await queue.pause();
+    ctx.log(`limiter-many: ${variant} enqueueing ${shipments.length} jobs`);
+    await enqueueWithBatch(client.service, shipments);
+    workers = rig.track(startProductWorkers(PROCESSES, env));
+  } else {
+    const bare = openBareQueue(prefix);
+    rig.onClose(() => bare.close());
+    queue = bare.queue;
+    await queue.pause();
+    ctx.log(`limiter-many: ${variant} enqueueing ${shipments.length} jobs`);
+    await addBulkInChunks(bare.queue, shipments);
+    workers = rig.track(
+      startBareWorkers(PROCESSES, {
+        prefix,
+        accounts,
+        upstreamUrl: sandbox.url,
+        concurrency: 50,
+        client: 'ky',
+        limiter: 'bottleneck',
+        minTime: 100,
+      }),
+    );
+  }
+  await allReady(workers);
+  await queue.resume();
+  await sleep(WARMUP_MS);
+  const watched = [...workers, sandbox.child];
+  const from = await cpuSnapshot(watched, ctx.redis);
+  ctx.log(`limiter-many: ${variant} measuring ${DURATION_MS / 1000} s`);
+  await sleep(DURATION_MS);
+  const to = await cpuSnapshot(watched, ctx.redis);
+  const calls = await sandbox.control.calls();
+  await rig.stop(workers);
+  await rig.clean(prefix);
+
+  const inWindow = calls.filter((call) => call.at >= from.at && call.at < to.at).length;
+  const windows = maxPerAccount(calls);
+  const cpu = cpuBetween(from, to);
+  const sandboxFrom = from.stats.at(-1)!;
+  const sandboxTo = to.stats.at(-1)!;
+  const sandboxMs =
+    (sandboxTo.cpuUserUs + sandboxTo.cpuSystemUs - sandboxFrom.cpuUserUs - sandboxFrom.cpuSystemUs) / 1000;
+  const workerMs = cpu.childrenMs - sandboxMs;
+  return {
+    callsPerSecond: inWindow / (cpu.wallMs / 1000),
+    accountsOver: [...windows.values()].filter((max) => max > RATE).length,
+    worstWindow: Math.max(0, ...windows.values()),
+    refused: calls.filter((call) => call.httpStatus === 429).length,
+    workerCpuMsPer1000: (workerMs / inWindow) * 1000,
+    redisCpuMsPer1000: (cpu.redisMs / inWindow) * 1000,
+    workerCores: workerMs / cpu.wallMs,
+    redisCores: cpu.redisCores,
+    sandboxCores: sandboxMs / cpu.wallMs,
+    timeline: perSecond(calls.map((call) => call.at)),
+  };
+}
+
+function perSecond(times: readonly number[]): number[] {
+  if (times.length === 0) return [];
+  const first = Math.min(...times);
+  const out: number[] = [];
+  for (const at of times) {
+    const second = Math.floor((at - first) / 1000);
+    while (out.length <= second) out.push(0);
+    out[second]! += 1;
+  }
+  return out;
+}
