@@ -96,8 +96,9 @@ function operation(route: DocumentedRoute, path: string, method: string): Json {
 }
 
 function responseOf(status: number, schema: Json): Json {
-  const description = typeof schema['description'] === 'string' ? schema['description'] : STATUS_TEXT[status];
-  const text = description ?? String(status);
+  // Error answers share one schema (and its description); what tells them apart is the status.
+  const own = typeof schema['description'] === 'string' ? schema['description'] : undefined;
+  const text = (status >= 400 ? STATUS_TEXT[status] : own) ?? own ?? STATUS_TEXT[status] ?? String(status);
   if (schema['content'] && typeof schema['content'] === 'object')
     return { description: text, content: schema['content'] };
   if (schema['type'] === 'null') return { description: text };

@@ -79,6 +79,7 @@ describe('GET /openapi.json', () => {
         expect(status).toMatch(/^[1-5]\d\d$/);
         expect(typeof response.description).toBe('string');
       }
+      if (op.responses['401']) expect(op.responses['401'].description).toBe('Missing or unknown API key');
     }
   });
 
