@@ -47,12 +47,18 @@ export class Fulfillment {
   readonly ledger: Ledger;
   readonly limiter: AccountLimiter;
 
-  constructor(config: Config, redis: Redis) {
+  /**
+   * `onError` hears the queues' connection errors (while Redis is away, every command waits for the
+   * reconnect; these are reports, not failures). Without a listener BullMQ prints them to the console.
+   */
+  constructor(config: Config, redis: Redis, onError: (err: Error) => void = () => {}) {
     this.config = config;
     this.redis = redis;
     const options = { connection: redis, prefix: config.prefix };
     this.queues = { ship: new Queue(QUEUE_NAMES.ship, options), sync: new Queue(QUEUE_NAMES.sync, options) };
     this.deadLetterQueue = new Queue(QUEUE_NAMES.deadLetter, options);
+    for (const queue of [this.queues.ship, this.queues.sync, this.deadLetterQueue])
+      queue.on('error', onError);
     this.accounts = new Map(config.accounts.map((account) => [account.id, account]));
     this.lookup = { get: (id) => this.accounts.get(id) };
     this.producer = new Producer({

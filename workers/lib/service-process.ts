@@ -53,7 +53,9 @@ export async function startServiceProcess(
     process.stderr.write(`fulfillment: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const service = new Fulfillment(config, redis);
+  const service = new Fulfillment(config, redis, (err) =>
+    log.warn({ err: err.message }, 'queue connection error'),
+  );
   const upstreams = createUpstreams({ ...config, timeoutMs: config.upstreamTimeoutMs });
   const closers: Closer[] = [
     { name: 'redis', close: async () => redis.quit().catch(() => redis.disconnect()) },
