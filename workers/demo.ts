@@ -54,7 +54,9 @@ try {
   exitCode = await main();
   keepLog = exitCode !== 0 || options.keep || options.keepRunning;
 } catch (err) {
-  process.stderr.write(`demo: ${(err as Error).message}\n`);
+  // After Ctrl-C the children stop on their own, so a request in flight may fail: that is not news.
+  if (abort.signal.aborted) exitCode = 130;
+  else process.stderr.write(`demo: ${(err as Error).message}\n`);
 } finally {
   keepLog &&= childrenStarted;
   for (const closer of closers.reverse()) {
@@ -96,11 +98,7 @@ async function main(): Promise<number> {
     name: 'the demo keys',
     close: async () => {
       if (options.keep && redis.lasting) {
-        return (
-          `Kept the demo's keys under prefix ${prefix}: list them with ` +
-          `redis-cli -u '${redact(redis.url)}' --scan --pattern '${prefix}:*', or run ` +
-          `FULFILLMENT_PREFIX=${prefix} npx fulfill dead list (with the same accounts)`
-        );
+        return `Kept the demo's keys: list them with redis-cli -u '${redact(redis.url)}' --scan --pattern '${prefix}:*'`;
       }
       if (options.keep)
         return `--keep: the demo's Redis stops with it, so nothing is kept (set REDIS_URL to keep keys)`;
