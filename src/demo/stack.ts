@@ -137,7 +137,6 @@ export async function startServiceProcess(
       LOG_LEVEL: 'info',
       RETRY_BASE_MS: '200',
       RETRY_MAX_MS: '2000',
-      UPSTREAM_TIMEOUT_MS: '5000',
       SHUTDOWN_GRACE_MS: '5000',
     };
     const child = nodeChild('service', 'workers/all.ts', env, options);
