@@ -1,8 +1,12 @@
 // `npm run bench [-- <name>...]`: runs the benchmarks (all, or the named ones) one after another, prints
 // each table to stdout and writes its raw figures to bench/results/ (gitignored).
 import { cpus, loadavg, totalmem } from 'node:os';
+import { enqueue } from './benchmarks/enqueue.js';
+import { fairness } from './benchmarks/fairness.js';
+import { latency } from './benchmarks/latency.js';
 import { limiterMany } from './benchmarks/limiter-many.js';
 import { limiterOne } from './benchmarks/limiter-one.js';
+import { memory } from './benchmarks/memory.js';
 import { pipelineBench } from './benchmarks/pipeline.js';
 import type { BenchContext, Benchmark } from './lib/context.js';
 import { benchRedis } from './lib/redis.js';
@@ -10,7 +14,16 @@ import { writeResult } from './lib/results.js';
 import { renderTable } from './lib/table.js';
 import { now } from './lib/time.js';
 
-const BENCHMARKS: readonly Benchmark[] = [limiterOne, limiterMany, pipelineBench(1), pipelineBench(2)];
+const BENCHMARKS: readonly Benchmark[] = [
+  limiterOne,
+  limiterMany,
+  pipelineBench(1),
+  pipelineBench(2),
+  enqueue,
+  latency,
+  fairness,
+  memory,
+];
 
 const wanted = process.argv.slice(2).filter((arg) => arg !== '--');
 // A name picks that benchmark, or the family it heads (`pipeline` → pipeline-1 and pipeline-2).
