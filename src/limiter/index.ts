@@ -32,7 +32,13 @@ export type GateAnswer =
    * Send at `localSlot` (this process's clock; never before the slot in Redis time). `uncertaintyMs`
    * is how much later than the slot that may already be, from clock uncertainty alone.
    */
-  | { readonly kind: 'grant'; readonly localSlot: number; readonly uncertaintyMs: number }
+  | {
+      readonly kind: 'grant';
+      readonly localSlot: number;
+      readonly uncertaintyMs: number;
+      /** How late it may leave: the tolerance plus the lag its spacing already paid for. */
+      readonly allowedLateMs: number;
+    }
   /** Park the job until shortly before `localSlot`; the slot is reserved for it. */
   | { readonly kind: 'park'; readonly localSlot: number }
   | { readonly kind: 'held'; readonly reason: string; readonly code: string; readonly since: number }
@@ -88,16 +94,19 @@ export class AccountLimiter {
     }
   }
 
-  /** Spacing between calls of one account, µs: (1000 ms + margin) / rate. */
-  spacingUs(ratePerSecond: number): number {
-    return Math.ceil(((1000 + this.#marginMs) * 1000) / ratePerSecond);
+  /**
+   * Spacing between calls of one account, µs: (1000 ms + margin + lag) / rate. Any `rate` consecutive
+   * slots then span a second plus the margin plus this process's recent lag, which is how late one of
+   * its calls may leave: the cost of a laggy process is spread over a window, not paid per call.
+   */
+  spacingUs(ratePerSecond: number, lagMs = 0): number {
+    return Math.ceil(((1000 + this.#marginMs + lagMs) * 1000) / ratePerSecond);
   }
 
   /**
    * How much this process has lagged lately (p99 event-loop delay over the last second or so, capped
-   * at 100 ms). A call can still be held up that long after its lateness check (a pause, the CPU
-   * given to another process), so a process that lags pushes the account's next slot back by as much:
-   * the calls after its own then keep their distance even if its call arrives late. Free when calm.
+   * at 100 ms): a call can be held up about that long between its lateness check and the wire (a pause,
+   * the CPU given to another process). Free when calm.
    */
   recentLagMs(): number {
     const now = performance.now();
@@ -116,6 +125,7 @@ export class AccountLimiter {
 
   async acquire(request: GateRequest): Promise<GateAnswer> {
     const { account } = request;
+    const lagMs = this.recentLagMs();
     const sentAt = RedisClock.localNow();
     const reply = (await this.#redis.gate(
       limiterKeys.account(this.#prefix, account.id),
@@ -123,9 +133,9 @@ export class AccountLimiter {
       limiterKeys.parked(this.#prefix, account.id),
       request.markerKey,
       request.jobId,
-      this.spacingUs(account.ratePerSecond) + Math.round(this.recentLagMs() * 1000),
+      this.spacingUs(account.ratePerSecond, lagMs),
       this.#maxWaitUs,
-      this.#lateUs,
+      this.#lateUs + Math.round(lagMs * 1000),
       request.parkedMember,
       request.fresh ? 'fresh' : 'claim',
     )) as GateReply;
@@ -154,7 +164,12 @@ export class AccountLimiter {
         const estimate = Math.min(latest, Math.max(earliest, this.clock.toLocal(slot)));
         const localSlot = Math.min(latest, estimate + spread / 2);
         if (reply[0] === 'park') return { kind: 'park', localSlot };
-        return { kind: 'grant', localSlot, uncertaintyMs: spread };
+        return {
+          kind: 'grant',
+          localSlot,
+          uncertaintyMs: spread,
+          allowedLateMs: this.lateToleranceMs + lagMs,
+        };
       }
       default:
         throw new Error(`limiter gate answered ${String(reply[0])}`);

@@ -114,7 +114,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
       await marking;
       deps.observer?.limiterWait?.({ account: account.id, seconds: (performance.now() - waitStart) / 1000 });
       const late = deps.limiter.lateness(answer);
-      if (late <= deps.limiter.lateToleranceMs) break;
+      if (late <= answer.allowedLateMs) break;
       // Too busy to send on time: sending now could crowd the upstream's second. Give the slot up,
       // and the in-flight mark with it: nothing was sent, so nothing can have been charged.
       log.debug({ lateMs: late }, 'slot missed, queueing again');
