@@ -78,6 +78,7 @@ export class AccountLimiter {
   readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   #lagReadAt = 0;
   #recentLagMs = 0;
+  #previousLagMs = 0;
 
   constructor(redis: Redis, prefix: string, options: LimiterOptions) {
     this.#redis = redis;
@@ -111,7 +112,10 @@ export class AccountLimiter {
   recentLagMs(): number {
     const now = performance.now();
     if (now - this.#lagReadAt >= 1_000) {
-      this.#recentLagMs = Math.min(100, this.#lag.percentile(99) / 1e6);
+      const lastSecond = Math.min(100, this.#lag.percentile(99) / 1e6);
+      // The worse of the last two seconds: a stall is likelier right after another one.
+      this.#recentLagMs = Math.max(lastSecond, this.#previousLagMs);
+      this.#previousLagMs = lastSecond;
       this.#lag.reset();
       this.#lagReadAt = now;
     }
@@ -133,7 +137,8 @@ export class AccountLimiter {
       limiterKeys.parked(this.#prefix, account.id),
       request.markerKey,
       request.jobId,
-      this.spacingUs(account.ratePerSecond, lagMs),
+      // Spacing pays for twice the lag a call of ours may still leave with: a margin over the estimate.
+      this.spacingUs(account.ratePerSecond, 2 * lagMs),
       this.#maxWaitUs,
       this.#lateUs + Math.round(lagMs * 1000),
       request.parkedMember,
