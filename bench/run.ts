@@ -1,5 +1,6 @@
 // `npm run bench [-- <name>...]`: runs the benchmarks (all, or the named ones) one after another, prints
 // each table to stdout and writes its raw figures to bench/results/ (gitignored).
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { enqueue } from './benchmarks/enqueue.js';
 import { fairness } from './benchmarks/fairness.js';
@@ -45,7 +46,9 @@ const ctx: BenchContext = {
 };
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, Redis ${await redisVersion()}`;
-process.stdout.write(`# npm run bench ${wanted.join(' ')}\n\n${new Date().toISOString()} on ${machine}\n\n`);
+process.stdout.write(
+  `# npm run bench ${wanted.join(' ')}\n\n${new Date().toISOString()} on ${machine}; code at ${revision()}\n\n`,
+);
 
 const runStart = now();
 const summary: Array<{ name: string; seconds: number; ok: boolean; error?: string }> = [];
@@ -73,9 +76,23 @@ const total = (now() - runStart) / 1000;
 process.stdout.write(
   `total ${total.toFixed(1)} s; ${summary.filter((s) => s.ok).length}/${summary.length} benchmarks completed\n`,
 );
-writeResult('run', stamp, { machine, total, summary });
+writeResult('run', stamp, { machine, revision: revision(), total, summary });
 await redis.quit();
 process.exit(summary.every((s) => s.ok) ? 0 : 1);
+
+/** The commit measured, and whether the working tree differed from it (others may be editing). */
+function revision(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'workers'], {
+      encoding: 'utf8',
+    });
+    return dirty.trim() === '' ? head : `${head} (src/workers modified)`;
+  } catch {
+    // Not a git checkout (an unpacked release): the figures still stand, unlabelled.
+    return 'unknown revision';
+  }
+}
 
 async function redisVersion(): Promise<string> {
   const match = /^redis_version:(\S+)/m.exec(await redis.info('server'));

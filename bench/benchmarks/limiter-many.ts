@@ -111,6 +111,7 @@ export const limiterMany: Benchmark = {
           `Rate and CPU over ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up; sliding windows over every call of the run.`,
           `Cores busy in the window: product workers ${fmt(product.workerCores, 2)}, Redis ${fmt(product.redisCores, 2)}, sandbox ${fmt(product.sandboxCores, 2)}; Bottleneck workers ${fmt(bottleneck.workerCores, 2)}, Redis ${fmt(bottleneck.redisCores, 2)}, sandbox ${fmt(bottleneck.sandboxCores, 2)}.`,
           'Redis CPU is the whole server (INFO cpu): anything else using this Redis during the run is counted too.',
+          `Calls per second, second by second from the first call: product ${product.timeline.join(' ')}; Bottleneck ${bottleneck.timeline.join(' ')}.`,
         ],
         raw: { accounts: ACCOUNTS, rate: RATE, durationMs: DURATION_MS, product, bottleneck },
       };
