@@ -52,7 +52,7 @@ export const DEFAULTS = {
   RETRY_MAX_MS: 300_000,
   SHUTDOWN_GRACE_MS: 30_000,
   WORKER_CONCURRENCY: 50,
-  LIMITER_MARGIN_MS: 25,
+  LIMITER_MARGIN_MS: 30,
   IDEMPOTENCY_RETENTION_DAYS: 7,
   LOCK_DURATION_MS: 30_000,
 } as const satisfies Record<string, string | number>;

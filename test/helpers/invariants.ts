@@ -117,7 +117,7 @@ async function* pages(service: Fulfillment) {
 }
 
 /** The arrivals of the first window over the limit, as gaps in ms, for diagnosing. */
-function describeWorstWindow(times: number[], limit: number): string {
+export function describeWorstWindow(times: number[], limit: number): string {
   const sorted = [...times].sort((a, b) => a - b);
   for (let i = 0; i + limit < sorted.length; i++) {
     if (sorted[i + limit]! - sorted[i]! < 1000) {

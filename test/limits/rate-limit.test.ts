@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { maxInSlidingWindow } from '../../src/sandbox/index.js';
+import { describeWorstWindow } from '../helpers/invariants.js';
 import { testAccount, vvtoolShip } from '../helpers/pipeline.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
 import { deleteByPrefix, type TestRedis, testRedis } from '../helpers/redis.js';
@@ -69,6 +70,13 @@ describe('per-account limit across worker processes', () => {
     const report = await upstream.control.report();
     const timesA = (await upstream.control.calls({ account: a.id })).map((call) => call.at);
     const timesB = (await upstream.control.calls({ account: b.id })).map((call) => call.at);
+    for (const [name, times] of [
+      ['A', timesA],
+      ['B', timesB],
+    ] as const) {
+      if (maxInSlidingWindow(times) > 10)
+        console.log(`over the limit (${name}): ${describeWorstWindow(times, 10)}`);
+    }
     expect(report.violations).toEqual([]);
     expect(timesA).toHaveLength(100);
     expect(timesB).toHaveLength(40);
