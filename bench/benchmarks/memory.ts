@@ -6,7 +6,7 @@ import { allReady, type Child } from '../lib/children.js';
 import type { BenchContext, Benchmark } from '../lib/context.js';
 import { interleaved, type Shipment } from '../lib/payloads.js';
 import { enqueueWithBatch, openProduct, productEnv, startProductWorkers } from '../lib/product.js';
-import { memoryOfKeys } from '../lib/redis.js';
+import { memoryOfKeys, usedMemory } from '../lib/redis.js';
 import { type Rig, withRig } from '../lib/rig.js';
 import { totalCompleted } from '../lib/sampling.js';
 import { startSandboxProcess } from '../lib/sandbox-process.js';
@@ -121,6 +121,14 @@ export const memory: Benchmark = {
           met: met(done.markerBytes <= 200),
         },
         {
+          metric: 'same, as the server counts it (used_memory: with expiry entry and dict slots)',
+          product: `${fmt(done.markerServerBytes)} B`,
+          baseline: '—',
+          ratio: '—',
+          goal: '≤ 200 B',
+          met: met(done.markerServerBytes <= 200),
+        },
+        {
           metric: 'Redis bytes per ledger entry (kept until exported and trimmed)',
           product: `${fmt(done.ledgerBytesPerEntry)} B`,
           baseline: '—',
@@ -145,7 +153,7 @@ export const memory: Benchmark = {
           `Redis bytes are MEMORY USAGE (SAMPLES 0) summed over the run's keys, so other clients of this Redis do not disturb them; per-key dictionary and expiry overhead of the server is not in them.`,
           `Of the product's bytes per waiting job, ${fmt(claims / WAITING)} B are its 30 s enqueue claims (idempotency markers 'c'), gone half a minute later: steady state ≈ ${fmt((total(productWaiting) - claims) / WAITING)} B.`,
           `RSS: one worker process (concurrency 50) working on the backlog for ${RSS_WINDOW_MS / 1000} s, sampled every 500 ms; product jobs on ${ACCOUNTS} accounts at 10/s (${fmt(productLeft)} still waiting at the end), bare worker unlimited (${fmt(bareLeft)} still waiting). Final RSS: product ${mb(productRss.last)}, bare ${mb(bareRss.last)}; peak V8 heap used: product ${mb(productRss.peakHeapUsed)}, bare ${mb(bareRss.peakHeapUsed)}.`,
-          `After completion: ${fmt(done.completed)} shipments done by one product worker; marker ${fmt(done.markerBytes)} B each (expires after IDEMPOTENCY_RETENTION_DAYS), ledger ${fmt(done.ledgerBytesPerEntry)} B per entry (no expiry), fixed ${mb(done.fixedBytes)} (up to 1,000 completed jobs kept for the dashboard, events stream, queue metadata).`,
+          `After completion: ${fmt(done.completed)} shipments done by one product worker; marker ${fmt(done.markerBytes)} B by MEMORY USAGE, ${fmt(done.markerServerBytes)} B of used_memory (from ${fmt(CALIBRATION_KEYS)} copies; expires after IDEMPOTENCY_RETENTION_DAYS), ledger ${fmt(done.ledgerBytesPerEntry)} B per entry (no expiry), fixed ${mb(done.fixedBytes)} (up to 1,000 completed jobs kept for the dashboard, events stream, queue metadata).`,
           `A week at 1 M/day: 7 M markers and 7 M ledger entries; the ledger keeps growing by ${mb(1_000_000 * done.ledgerBytesPerEntry)} a day unless exported and trimmed.`,
         ],
         raw: {
@@ -223,7 +231,8 @@ async function completedShipments(
   await rig.stop(workers);
   const parts = await breakdown(ctx.redis, prefix);
   // Done markers only ('d|…'): claims of jobs not finished within the cap are left out.
-  const markerBytes = await averageMarkerBytes(ctx.redis, prefix);
+  const { average: markerBytes, sample } = await averageMarkerBytes(ctx.redis, prefix);
+  const markerServerBytes = sample ? await serverBytesPerKey(ctx.redis, sample) : Number.NaN;
   const entries = await ctx.redis.hlen(`${prefix}:ledger:entries`);
   const ledger = parts.get('ledger')?.bytes ?? 0;
   const jobs = parts.get('job hashes') ?? { keys: 0, bytes: 0 };
@@ -234,6 +243,7 @@ async function completedShipments(
   return {
     completed,
     markerBytes,
+    markerServerBytes,
     ledgerBytesPerEntry: entries === 0 ? 0 : ledger / entries,
     completedJobBytes:
       jobs.keys === 0 ? 0 : jobs.bytes / jobs.keys + (retained === 0 ? 0 : completedSet.bytes / retained),
@@ -242,9 +252,20 @@ async function completedShipments(
   };
 }
 
-async function averageMarkerBytes(redis: Redis, prefix: string): Promise<number> {
+interface KeySample {
+  readonly key: string;
+  readonly value: string;
+  readonly ttlMs: number;
+}
+
+/** MEMORY USAGE of the done markers ('d|…') under `prefix`, on average, and one of them as a sample. */
+async function averageMarkerBytes(
+  redis: Redis,
+  prefix: string,
+): Promise<{ average: number; sample: KeySample | null }> {
   let bytes = 0;
   let count = 0;
+  let sample: KeySample | null = null;
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:idem:*`, 'COUNT', 2000);
@@ -254,17 +275,45 @@ async function averageMarkerBytes(redis: Redis, prefix: string): Promise<number>
     for (const key of keys) {
       pipeline.get(key);
       pipeline.memory('USAGE', key, 'SAMPLES', 0);
+      pipeline.pttl(key);
     }
     const replies = (await pipeline.exec()) ?? [];
     for (let i = 0; i < keys.length; i++) {
-      const value = replies[2 * i]?.[1];
+      const value = replies[3 * i]?.[1];
       if (typeof value === 'string' && value.startsWith('d|')) {
-        bytes += Number(replies[2 * i + 1]?.[1] ?? 0);
+        bytes += Number(replies[3 * i + 1]?.[1] ?? 0);
         count += 1;
+        sample ??= { key: keys[i]!, value, ttlMs: Number(replies[3 * i + 2]?.[1] ?? 0) };
       }
     }
   } while (cursor !== '0');
-  return count === 0 ? Number.NaN : bytes / count;
+  return { average: count === 0 ? Number.NaN : bytes / count, sample };
+}
+
+/** Copies of the sample key written to measure what Redis itself spends per key (used_memory). */
+const CALIBRATION_KEYS = 100_000;
+
+/**
+ * What one key like `sample` costs the server, from INFO used_memory around writing 100,000 copies of
+ * the same length and TTL: MEMORY USAGE leaves out the expiry entry and the dictionary's slots.
+ * Copies live under `:idex:` beside `:idem:` (same length, same prefix, deleted with it).
+ */
+async function serverBytesPerKey(redis: Redis, sample: KeySample): Promise<number> {
+  const at = sample.key.lastIndexOf(':idem:');
+  const head = `${sample.key.slice(0, at)}:idex:`;
+  const tail = sample.key.slice(at + ':idem:'.length);
+  const before = await usedMemory(redis);
+  for (let i = 0; i < CALIBRATION_KEYS; i += 1000) {
+    const pipeline = redis.pipeline();
+    for (let j = i; j < i + 1000; j++) {
+      const counter = String(j).padStart(9, '0');
+      const key = `${head}${tail.slice(0, -counter.length)}${counter}`;
+      pipeline.set(key, sample.value, 'PX', Math.max(60_000, sample.ttlMs));
+    }
+    await pipeline.exec();
+  }
+  const after = await usedMemory(redis);
+  return (after - before) / CALIBRATION_KEYS;
 }
 
 /** Bytes under `prefix` grouped by what the key is. */
