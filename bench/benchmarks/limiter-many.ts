@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { DEFAULTS } from '../../src/config/index.js';
 import { addBulkInChunks, openBareQueue, startBareWorkers } from '../baselines/bare.js';
 import { type BenchAccount, makeAccounts } from '../lib/accounts.js';
 import { allReady, type Child } from '../lib/children.js';
@@ -108,7 +109,7 @@ export const limiterMany: Benchmark = {
         rows,
         notes: [
           `Product and baseline ran one after the other on the same ${ACCOUNTS} accounts and sandbox; ${PER_ACCOUNT} jobs per account enqueued, interleaved; concurrency 50 per process.`,
-          `Rate and CPU over ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up; sliding windows over every call of the run.`,
+          `Rate and CPU over ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up; sliding windows over every call of the run. The product's ceiling with LIMITER_MARGIN_MS ${DEFAULTS.LIMITER_MARGIN_MS} is ${fmt((IDEAL * 1000) / (1000 + DEFAULTS.LIMITER_MARGIN_MS))} calls/s.`,
           `Cores busy in the window: product workers ${fmt(product.workerCores, 2)}, Redis ${fmt(product.redisCores, 2)}, sandbox ${fmt(product.sandboxCores, 2)}; Bottleneck workers ${fmt(bottleneck.workerCores, 2)}, Redis ${fmt(bottleneck.redisCores, 2)}, sandbox ${fmt(bottleneck.sandboxCores, 2)}.`,
           'Redis CPU is the whole server (INFO cpu): anything else using this Redis during the run is counted too.',
           `Calls per second, second by second from the first call: product ${product.timeline.join(' ')}; Bottleneck ${bottleneck.timeline.join(' ')}.`,

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../src/config/index.js';
 import type { CallRecord } from '../../src/sandbox/index.js';
 import { addBulkInChunks, type BareOptions, openBareQueue, startBareWorkers } from '../baselines/bare.js';
 import { type BenchAccount, makeAccounts } from '../lib/accounts.js';
@@ -12,6 +13,8 @@ import { now, pollUntil, sleep } from '../lib/time.js';
 import { maxPerAccount } from '../lib/window.js';
 
 const RATE = 10;
+/** The product's default margin: these runs leave LIMITER_MARGIN_MS unset. */
+const MARGIN_MS = DEFAULTS.LIMITER_MARGIN_MS;
 const PROCESSES = 3;
 const DURATION_MS = 30_000;
 /** Twice what 30 s at the limit can take: the backlog never runs dry. */
@@ -208,7 +211,7 @@ export const limiterOne: Benchmark = {
         notes: [
           'All four variants ran at the same time (12 worker processes, 4 accounts, one sandbox), each on its own account and Redis prefix.',
           `Rate: arrivals at the sandbox in the ${DURATION_MS / 1000} s after each variant's first call; window: over every call of the run, by arrival.`,
-          `Product spacing is (1000 + LIMITER_MARGIN_MS 25) / 10 = 102.5 ms, so its ceiling is 9.76 calls/s.`,
+          `Product spacing is (1000 + LIMITER_MARGIN_MS ${MARGIN_MS}) / ${RATE} = ${fmt((1000 + MARGIN_MS) / RATE, 1)} ms, so its ceiling is ${fmt((1000 * RATE) / (1000 + MARGIN_MS), 2)} calls/s.`,
         ],
         raw: {
           durationMs: DURATION_MS,
