@@ -86,7 +86,9 @@ export const memory: Benchmark = {
       const perWaitingProduct = total(productWaiting) / WAITING;
       const perWaitingBare = total(bareWaiting) / WAITING;
       const claims = productWaiting.get('idempotency markers')?.bytes ?? 0;
-      const weekBytes = WEEK_SHIPMENTS * (done.markerBytes + done.ledgerBytesPerEntry) + done.fixedBytes;
+      // Markers at what the server spends on them (with expiry entry), the ledger at its collections' size.
+      const weekBytes =
+        WEEK_SHIPMENTS * (done.markerServerBytes + done.ledgerBytesPerEntry) + done.fixedBytes;
       const rows: Row[] = [
         {
           metric: `worker RSS, working on ~${fmt(WAITING)} waiting (peak over ${RSS_WINDOW_MS / 1000} s)`,
@@ -94,7 +96,7 @@ export const memory: Benchmark = {
           baseline: `bare BullMQ + ky: ${mb(bareRss.peak)}`,
           ratio: ratio(productRss.peak, bareRss.peak),
           goal: '< 120 MB',
-          met: met(productRss.peak < 120 * 1024 * 1024),
+          met: met(productRss.peak < 120e6),
         },
         {
           metric: `worker RSS, idle with ${fmt(WAITING)} waiting`,
@@ -102,7 +104,7 @@ export const memory: Benchmark = {
           baseline: `bare BullMQ + ky: ${mb(bareRss.idle)}`,
           ratio: ratio(productRss.idle, bareRss.idle),
           goal: '< 120 MB',
-          met: met(productRss.idle < 120 * 1024 * 1024),
+          met: met(productRss.idle < 120e6),
         },
         {
           metric: `Redis bytes per waiting job (${PAYLOAD_BYTES} B payload)`,
@@ -139,8 +141,8 @@ export const memory: Benchmark = {
         {
           metric: 'Redis for a week at 1 M shipments/day (markers + ledger + fixed)',
           product: mb(weekBytes),
-          baseline: `completed jobs kept whole: ${mb(WEEK_SHIPMENTS * done.completedJobBytes)}`,
-          ratio: ratio(weekBytes, WEEK_SHIPMENTS * done.completedJobBytes),
+          baseline: `completed jobs kept whole, no ledger: ${mb(WEEK_SHIPMENTS * done.completedJobBytes)}`,
+          ratio: '—',
           goal: '(report)',
           met: '',
         },

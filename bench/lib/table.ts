@@ -61,6 +61,7 @@ export function met(ok: boolean): string {
   return ok ? 'yes' : 'NO';
 }
 
+/** Decimal megabytes (10^6 bytes), as the goals are stated. */
 export function mb(bytes: number): string {
-  return `${fmt(bytes / 1024 / 1024, 1)} MB`;
+  return `${fmt(bytes / 1e6, 1)} MB`;
 }
