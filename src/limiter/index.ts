@@ -122,6 +122,18 @@ export class AccountLimiter {
     return this.#recentLagMs;
   }
 
+  /**
+   * Samples Redis TIME a few times so the clock offset is known before the first grant: a process's
+   * first calls would otherwise fire on a rough estimate. Call once at start, before taking jobs.
+   */
+  async calibrate(samples = 8): Promise<void> {
+    for (let i = 0; i < samples; i++) {
+      const sentAt = RedisClock.localNow();
+      const [seconds, micros] = await this.#redis.time();
+      this.clock.observe(sentAt, Number(seconds) * 1000 + Number(micros) / 1000, RedisClock.localNow());
+    }
+  }
+
   /** Stops watching the event loop. */
   close(): void {
     this.#lag.disable();

@@ -8,6 +8,7 @@ import { createQueueWorker } from '../../src/queues/worker.js';
 import { checkRedisPolicy, connectRedis } from '../../src/runtime/redis.js';
 import { type Closer, shutdownOnSignal } from '../../src/runtime/shutdown.js';
 import { createUpstreams } from '../../src/upstreams/index.js';
+import { warmUpClients } from '../../src/upstreams/warm-up.js';
 
 export interface ServiceProcess {
   readonly config: Config;
@@ -61,6 +62,11 @@ export async function startServiceProcess(
     { name: 'redis', close: async () => redis.quit().catch(() => redis.disconnect()) },
     { name: 'service', close: () => service.close() },
   ];
+  if (queues.length > 0) {
+    // Before the first job: know Redis's clock and pay the HTTP clients' first-call costs.
+    await service.limiter.calibrate();
+    await warmUpClients(config.upstreamTimeoutMs);
+  }
   const workers = queues.map((queue) => {
     const worker = createQueueWorker(service, queue, {
       connection: redis,
