@@ -1,4 +1,4 @@
-import type { Job, JobsOptions, Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   type AccountLookup,
@@ -8,7 +8,7 @@ import {
   ValidationError,
   validateJobData,
 } from '../jobs/index.js';
-import { BACKOFF_TYPE } from './backoff.js';
+import { workJobOptions } from './job-options.js';
 import { queueKeys, type WorkQueueName } from './keys.js';
 import { type DeadInfo, deadMarker } from './markers.js';
 
@@ -147,7 +147,7 @@ export class DeadLetters {
       const leftover = await queues[record.queue].getJob(id);
       if (leftover && (await leftover.isFailed())) await leftover.remove();
       await redis.set(queueKeys.marker(prefix, id), 'c', 'PX', 60_000);
-      await queues[record.queue].add(record.name, data, this.#jobOptions(id));
+      await queues[record.queue].add(record.name, data, workJobOptions(id, this.#o.attempts));
       await job.remove();
     }
     return { redriven: moves.length, ids: moves.map(({ job }) => String(job.id)) };
@@ -212,16 +212,6 @@ export class DeadLetters {
       if (jobs.length < SCAN_PAGE) break;
     }
     return selected;
-  }
-
-  #jobOptions(id: string): JobsOptions {
-    return {
-      jobId: id,
-      attempts: this.#o.attempts,
-      backoff: { type: BACKOFF_TYPE },
-      removeOnComplete: { age: 3_600, count: 1_000 },
-      removeOnFail: false,
-    };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { JobsOptions, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   type AccountLookup,
@@ -7,7 +7,7 @@ import {
   validateBatch,
   validateJob,
 } from '../jobs/index.js';
-import { BACKOFF_TYPE } from './backoff.js';
+import { workJobOptions } from './job-options.js';
 import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
 import { CLAIM_SCRIPT } from './markers.js';
 
@@ -26,9 +26,6 @@ export interface ProducerOptions {
   readonly queues: Readonly<Record<WorkQueueName, Queue>>;
   readonly accounts: AccountLookup;
   readonly attempts: number;
-  /** Completed jobs stay in their queue this long for the dashboard; the marker outlives them. */
-  readonly keepCompletedSeconds?: number;
-  readonly keepCompletedCount?: number;
 }
 
 /** How long a producer's claim on a job id lasts: long enough to add the job, short if it crashed. */
@@ -117,7 +114,11 @@ export class Producer {
       const batch = toAdd[queueName];
       if (batch.length === 0) continue;
       const added = await queues[queueName].addBulk(
-        batch.map(({ job }) => ({ name: job.name, data: job.data, opts: this.#jobOptions(job) })),
+        batch.map(({ job }) => ({
+          name: job.name,
+          data: job.data,
+          opts: workJobOptions(job.id, this.#options.attempts),
+        })),
       );
       batch.forEach(({ job, index }, i) => {
         const claim = job.id === null ? 'new' : claims.get(job.id);
@@ -138,19 +139,6 @@ export class Producer {
       const result = results[first]!;
       return first === index ? result : { ...result, duplicate: true };
     });
-  }
-
-  #jobOptions(job: ValidJob): JobsOptions {
-    return {
-      ...(job.id === null ? {} : { jobId: job.id }),
-      attempts: this.#options.attempts,
-      backoff: { type: BACKOFF_TYPE },
-      removeOnComplete: {
-        age: this.#options.keepCompletedSeconds ?? 3_600,
-        count: this.#options.keepCompletedCount ?? 1_000,
-      },
-      removeOnFail: false,
-    };
   }
 }
 
