@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
 
 /**
  * Finds the Redis the tests run against, once for the whole run: REDIS_URL (default the machine's
@@ -78,15 +78,4 @@ async function startPrivateRedis(): Promise<{ url: string; stop: () => Promise<v
   }
   child.kill('SIGKILL');
   return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
