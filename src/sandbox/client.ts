@@ -14,6 +14,7 @@ export interface SandboxControl {
   script(provider: SandboxProvider, orderKey: string, answers: ScriptedAnswer[]): Promise<void>;
   setFaults(faults: FaultSettings | null): Promise<void>;
   setBalance(label: string, balance: number): Promise<void>;
+  setLatency(ms: number): Promise<void>;
   /** From the report: there is no balance route of its own. */
   balance(label: string): Promise<number>;
   reset(): Promise<void>;
@@ -50,6 +51,9 @@ export function sandboxControl(url: string): SandboxControl {
     },
     async setFaults(faults) {
       await call('POST', 'faults', faults);
+    },
+    async setLatency(ms) {
+      await call('POST', 'latency', { ms });
     },
     async setBalance(label, balance) {
       await call('POST', 'balance', { account: label, balance });

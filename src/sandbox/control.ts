@@ -45,6 +45,11 @@ function route(state: SandboxState, method: string, target: string, raw: Buffer)
       state.setBalance(account, balance);
       return { status: 200, body: { ok: true, balance: state.balance(account) } };
     }
+    case 'POST latency': {
+      const { ms } = object(json(raw));
+      state.setLatency(ms);
+      return ok;
+    }
     case 'GET calls':
       return { status: 200, body: { items: state.calls(filterOf(target)) } };
     case 'GET report':

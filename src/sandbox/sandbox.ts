@@ -10,6 +10,14 @@ import { handleUpstreamCall } from './upstream-call.js';
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const state = new SandboxState(options);
   const stalls = new Map<Socket, NodeJS.Timeout>();
+  const pending = new Set<NodeJS.Timeout>();
+  const later = (send: () => void, ms: number) => {
+    const timer = setTimeout(() => {
+      pending.delete(timer);
+      send();
+    }, ms);
+    pending.add(timer);
+  };
 
   const stall = (socket: Socket, ms: number) => {
     const timer = setTimeout(() => socket.destroy(), ms);
@@ -30,7 +38,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       : path.startsWith(state.apis.damaijia.prefix)
         ? state.apis.damaijia
         : null;
-    if (api !== null) return handleUpstreamCall(state, api, req, res, at, stall);
+    if (api !== null) return handleUpstreamCall(state, api, req, res, at, stall, later);
     readBody(req, () =>
       sendJson(res, 404, JSON.stringify({ error: `no sandbox route ${req.method} ${path}` })),
     );
@@ -55,6 +63,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     script: (provider, orderKey, answers) => state.script(provider, orderKey, answers),
     setFaults: (faults) => state.setFaults(faults),
     setBalance: (label, balance) => state.setBalance(label, balance),
+    setLatency: (ms) => state.setLatency(ms),
     balance: (label) => state.balance(label),
     calls: (filter) => state.calls(filter),
     report: () => state.report(),
@@ -62,6 +71,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         for (const timer of stalls.values()) clearTimeout(timer);
+        for (const timer of pending) clearTimeout(timer);
         server.close((err) => (err ? reject(err) : resolve()));
         // Keep-alive, in-flight and stalled sockets alike: close() means gone.
         server.closeAllConnections();

@@ -41,6 +41,8 @@ export class SandboxState {
   readonly ratePerSecond: number;
   readonly price: number;
   readonly stallMs: number;
+  readonly #latencyAtStart: number;
+  latencyMs: number;
   readonly #scripts = new Map<string, ScriptedAnswer[]>();
   #faults: { settings: FaultSettings; random: () => number } | null = null;
   #records: CallRecord[] = [];
@@ -54,6 +56,12 @@ export class SandboxState {
     if (!isAmount(this.price)) throw new SandboxInputError('price must be a non-negative number');
     this.stallMs = options.stallMs ?? 30_000;
     if (!isAmount(this.stallMs)) throw new SandboxInputError('stallMs must be a non-negative number');
+    this.#latencyAtStart = checkLatency(options.latencyMs ?? 0);
+    this.latencyMs = this.#latencyAtStart;
+  }
+
+  setLatency(ms: unknown): void {
+    this.latencyMs = checkLatency(ms);
   }
 
   nextSeq(): number {
@@ -141,6 +149,7 @@ export class SandboxState {
     this.#seq = 0;
     this.#scripts.clear();
     this.#faults = null;
+    this.latencyMs = this.#latencyAtStart;
     for (const api of Object.values(this.apis)) api.clear();
     for (const account of this.accounts.all()) account.reset();
   }
@@ -154,6 +163,13 @@ function planOf(answer: ScriptedAnswer): Plan {
   if (answer.msg !== undefined) plan.msg = answer.msg;
   if (answer.err !== undefined) plan.err = answer.err;
   return plan;
+}
+
+/** At most a minute: a slow upstream, not a stall (faults have their own). */
+function checkLatency(ms: unknown): number {
+  if (!isAmount(ms) || ms > 60_000)
+    throw new SandboxInputError('latencyMs must be a number of ms from 0 to 60000');
+  return ms;
 }
 
 function scriptKey(provider: SandboxProvider, orderKey: string): string {

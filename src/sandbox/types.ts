@@ -25,6 +25,8 @@ export interface SandboxOptions {
   price?: number;
   /** How long a 'stall' holds the socket before destroying it; default 30000. */
   stallMs?: number;
+  /** How long every upstream answer takes, ms (a slow upstream); default 0. Arrival is still stamped at once. */
+  latencyMs?: number;
 }
 
 /**
@@ -102,10 +104,12 @@ export interface Sandbox {
   /** Random transport faults on a share of calls (deterministic PRNG); null clears. */
   setFaults(faults: FaultSettings | null): void;
   setBalance(label: string, balance: number): void;
+  /** Every upstream answer (not control routes) leaves this many ms after the request came in. */
+  setLatency(ms: number): void;
   balance(label: string): number;
   calls(filter?: CallFilter): CallRecord[];
   report(): SandboxReport;
-  /** Clears calls, order book, scripts, faults and rate windows; balances back to their start. */
+  /** Clears calls, order book, scripts, faults, latency and rate windows; balances back to their start. */
   reset(): void;
   /** Stops listening and destroys open and stalled sockets. */
   close(): Promise<void>;

@@ -9,6 +9,8 @@ import type { CallRecord, FaultKind } from './types.js';
 
 /** Holds a stalled socket open, then destroys it; close() must be able to end it early. */
 export type Stall = (socket: Socket, ms: number) => void;
+/** Runs `send` after `ms` (a slow upstream's answer); close() must be able to cancel it. */
+export type Later = (send: () => void, ms: number) => void;
 
 type Verdict = 'unknown-route' | 'auth-failed' | 'rate-limited' | 'admitted';
 
@@ -24,6 +26,7 @@ export function handleUpstreamCall(
   res: ServerResponse,
   at: number,
   stall: Stall,
+  later: Later,
 ): void {
   const seq = state.nextSeq();
   const operation = api.route(req.method, pathOf(req.url));
@@ -71,7 +74,9 @@ export function handleUpstreamCall(
         record.orderKey = api.orderKey(operation, parsed.fields);
       }
       const answer = (reply: Reply) => {
-        sendJson(res, reply.httpStatus, api.render(reply, at));
+        const text = api.render(reply, at);
+        if (state.latencyMs > 0) later(() => sendJson(res, reply.httpStatus, text), state.latencyMs);
+        else sendJson(res, reply.httpStatus, text);
         note(record, reply);
         record.httpStatus = reply.httpStatus;
       };

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Sandbox, SandboxInputError, sandboxControl, startSandbox } from '../../src/sandbox/index.js';
+import { until } from '../helpers/wait.js';
 import { DELIVERY_PATH, delivery, dmjPost, ship, vvSend } from './helpers.js';
 
 const VV = 'vv-secret-token-5555';
@@ -114,6 +115,46 @@ describe('/_sandbox/ raw routes', () => {
     const res = await fetch(`${sandbox.url}/favicon.ico`);
     expect(res.status).toBe(404);
     expect(sandbox.calls()).toEqual([]);
+  });
+});
+
+describe('latency: a slow upstream', () => {
+  it('answers every call that much later, with arrival stamped at once; reset sets it back', async () => {
+    await control.setLatency(80);
+    const res = await vvSend(sandbox.url, VV, ship('31'));
+    const answeredAt = performance.timeOrigin + performance.now();
+    expect(res.status).toBe(200);
+    const [call] = sandbox.calls();
+    expect(call?.code).toBe(0);
+    // Timers may fire up to a millisecond early; the answer left no sooner than the latency.
+    expect(answeredAt - call!.at).toBeGreaterThanOrEqual(79);
+    await control.reset();
+    expect(sandbox.report().calls).toBe(0);
+    const held = await startSandbox({ accounts: [{ token: VV, label: 'vv' }], latencyMs: 60_000 });
+    try {
+      const pending = vvSend(held.url, VV, ship('32')).then(
+        () => 'answered',
+        () => 'dropped',
+      );
+      await until('the call to arrive', () => held.calls().length === 1);
+      // Processed and charged on arrival; the answer waits. Closing ends it instead of waiting a minute.
+      expect(held.calls()[0]?.charged).toBe(1);
+      await held.close();
+      expect(await pending).toBe('dropped');
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('refuses a latency that is not 0 to 60000 ms, naming it', async () => {
+    for (const body of ['{"ms":-1}', '{"ms":60001}', '{"ms":"5"}', '{}']) {
+      const res = await controlPost('latency', body);
+      expect([res.status, await res.json()]).toEqual([
+        400,
+        { error: 'latencyMs must be a number of ms from 0 to 60000' },
+      ]);
+    }
+    await expect(startSandbox({ accounts: [], latencyMs: -5 })).rejects.toThrow(SandboxInputError);
   });
 });
 
