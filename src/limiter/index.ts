@@ -23,6 +23,8 @@ export interface GateRequest {
   readonly parkedMember: string;
   /** The job's idempotency marker key: a value starting 'd' (done) or 'x' (dead) ends the job. */
   readonly markerKey: string;
+  /** The job's BullMQ hash: parked for its turn, the job is given priority 0 there (see the gate). */
+  readonly jobKey: string;
   /** Ignore any reservation (after giving up a slot we were too late for). */
   readonly fresh?: boolean;
 }
@@ -36,7 +38,7 @@ export type GateAnswer =
       readonly kind: 'grant';
       readonly localSlot: number;
       readonly uncertaintyMs: number;
-      /** How late it may leave: the tolerance plus the lag its spacing already paid for. */
+      /** How late it may leave: the limiter's late tolerance (the gate says so with each grant). */
       readonly allowedLateMs: number;
     }
   /** Park the job until shortly before `localSlot`; the slot is reserved for it. */
@@ -60,6 +62,11 @@ export interface AccountState {
   readonly since: number | null;
 }
 
+/** Sampling interval of the event-loop delay histogram, ms. */
+const LAG_RESOLUTION_MS = 10;
+/** The most lag the gate widens an account's spacing for, ms. */
+const MAX_LAG_MS = 100;
+
 type GateReply = [string, string | number, (string | number)?, (string | number)?];
 
 /**
@@ -75,7 +82,7 @@ export class AccountLimiter {
   readonly #lateUs: number;
   readonly lateToleranceMs: number;
   readonly clock = new RedisClock();
-  readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   #lagReadAt = 0;
   #recentLagMs = 0;
   #previousLagMs = 0;
@@ -89,31 +96,31 @@ export class AccountLimiter {
     this.#lateUs = Math.round(this.lateToleranceMs * 1000);
     this.#lag.enable();
     if (!redis.gate) {
-      redis.defineCommand('gate', { numberOfKeys: 4, lua: GATE_SCRIPT });
+      redis.defineCommand('gate', { numberOfKeys: 5, lua: GATE_SCRIPT });
       redis.defineCommand('gateResume', { numberOfKeys: 3, lua: RESUME_SCRIPT });
       redis.defineCommand('gateHold', { numberOfKeys: 1, lua: HOLD_SCRIPT });
     }
   }
 
   /**
-   * Spacing between calls of one account, µs: (1000 ms + margin + lag) / rate. Any `rate` consecutive
-   * slots then span a second plus the margin plus this process's recent lag, which is how late one of
-   * its calls may leave: the cost of a laggy process is spread over a window, not paid per call.
+   * Spacing between calls of one account with no lag, µs: (1000 ms + margin) / rate. The gate adds
+   * twice the account's worst recent lag per window: see GATE_SCRIPT.
    */
-  spacingUs(ratePerSecond: number, lagMs = 0): number {
-    return Math.ceil(((1000 + this.#marginMs + lagMs) * 1000) / ratePerSecond);
+  spacingUs(ratePerSecond: number): number {
+    return Math.ceil(((1000 + this.#marginMs) * 1000) / ratePerSecond);
   }
 
   /**
-   * How much this process has lagged lately (p99 event-loop delay over the last second or so, capped
-   * at 100 ms): a call can be held up about that long between its lateness check and the wire (a pause,
-   * the CPU given to another process). Free when calm.
+   * How much this process has lagged lately: p99 event-loop delay beyond the sampling interval, over
+   * the last second and the one before (a stall is likelier right after another), capped at MAX_LAG_MS.
+   * The gate widens the account's spacing by it while it lasts (extra margin when busy). Zero when calm.
    */
   recentLagMs(): number {
     const now = performance.now();
     if (now - this.#lagReadAt >= 1_000) {
-      const lastSecond = Math.min(100, this.#lag.percentile(99) / 1e6);
-      // The worse of the last two seconds: a stall is likelier right after another one.
+      // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
+      const delay = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
+      const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, delay));
       this.#recentLagMs = Math.max(lastSecond, this.#previousLagMs);
       this.#previousLagMs = lastSecond;
       this.#lag.reset();
@@ -148,13 +155,15 @@ export class AccountLimiter {
       limiterKeys.reservations(this.#prefix, account.id),
       limiterKeys.parked(this.#prefix, account.id),
       request.markerKey,
+      request.jobKey,
       request.jobId,
-      // Spacing pays for twice the lag a call of ours may still leave with: a margin over the estimate.
-      this.spacingUs(account.ratePerSecond, 2 * lagMs),
+      this.spacingUs(account.ratePerSecond),
       this.#maxWaitUs,
-      this.#lateUs + Math.round(lagMs * 1000),
+      this.#lateUs,
       request.parkedMember,
       request.fresh ? 'fresh' : 'claim',
+      Math.round(lagMs * 1000),
+      account.ratePerSecond,
     )) as GateReply;
     const receivedAt = RedisClock.localNow();
     switch (reply[0]) {
@@ -185,7 +194,7 @@ export class AccountLimiter {
           kind: 'grant',
           localSlot,
           uncertaintyMs: spread,
-          allowedLateMs: this.lateToleranceMs + lagMs,
+          allowedLateMs: Number(reply[3]) / 1000,
         };
       }
       default:

@@ -52,6 +52,12 @@ export class Metrics implements PipelineObserver {
     labelNames: ['account', 'why'] as const,
     registers: [this.registry],
   });
+  readonly #slotsMissed = new Counter({
+    name: 'fulfillment_limiter_slots_missed_total',
+    help: 'Granted slots given up because the worker reached them too late to send (CPU-starved workers)',
+    labelNames: ['account'] as const,
+    registers: [this.registry],
+  });
   readonly #upstreamSeconds = new Histogram({
     name: 'fulfillment_upstream_call_duration_seconds',
     help: 'Upstream call latency, request sent to answer (or failure)',
@@ -172,6 +178,10 @@ export class Metrics implements PipelineObserver {
 
   parked(event: ObserverEvent<'parked'>): void {
     this.#parked.inc({ account: event.account, why: event.why });
+  }
+
+  slotMissed(event: ObserverEvent<'slotMissed'>): void {
+    this.#slotsMissed.inc({ account: event.account });
   }
 
   unknownCharge(event: ObserverEvent<'unknownCharge'>): void {

@@ -19,5 +19,7 @@ export interface PipelineObserver {
   }): void;
   limiterWait?(event: { readonly account: string; readonly seconds: number }): void;
   parked?(event: { readonly account: string; readonly why: 'limit' | 'held' }): void;
+  /** A granted slot given up because the process reached it too late to send. */
+  slotMissed?(event: { readonly account: string }): void;
   unknownCharge?(event: { readonly account: string }): void;
 }

@@ -160,6 +160,7 @@ function inProcessControl(sandbox: Sandbox): SandboxControl {
     script: async (provider, orderKey, answers) => sandbox.script(provider, orderKey, answers),
     setFaults: async (faults) => sandbox.setFaults(faults),
     setBalance: async (label, balance) => sandbox.setBalance(label, balance),
+    setLatency: async (ms) => sandbox.setLatency(ms),
     balance: async (label) => sandbox.balance(label),
     reset: async () => sandbox.reset(),
   };
