@@ -1,6 +1,7 @@
 import type { FastifyError } from 'fastify';
 import { type Issue, ROOT_PATH, ValidationError } from '../jobs/index.js';
 import { LedgerError } from '../ledger/index.js';
+import { RedisUnavailableError } from '../queues/producer.js';
 
 export type { Issue } from '../jobs/index.js';
 
@@ -61,6 +62,15 @@ const FASTIFY_ERRORS: Record<string, { error: string; issue: Issue }> = {
 export function errorReply(err: unknown): { status: number; body: ErrorBody } | null {
   if (err instanceof HttpError)
     return { status: err.statusCode, body: { error: err.message, issues: err.issues } };
+  if (err instanceof RedisUnavailableError) {
+    return {
+      status: 503,
+      body: {
+        error: 'service unavailable',
+        issues: [{ path: 'redis', message: 'is not reachable; nothing was done, retry shortly' }],
+      },
+    };
+  }
   if (err instanceof ValidationError || (isError(err) && (err as { kind?: unknown }).kind === 'invalid')) {
     const issues = (err as ValidationError).issues.map((issue) => ({
       path: issue.path === ROOT_PATH ? 'body' : issue.path,

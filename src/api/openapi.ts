@@ -35,7 +35,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Missing or unknown API key',
   404: 'Not found',
   413: 'Request body over 1 MiB',
-  503: 'Not ready',
+  503: 'Not ready: Redis is away (nothing was done; retry after Retry-After seconds)',
 };
 
 const TAGS = [

@@ -19,7 +19,9 @@ export const ErrorBody = Type.Object(
 
 /** The error answers of a route, for its schema and the OpenAPI document. */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {
-  return Object.fromEntries(statuses.map((status) => [status, ErrorBody]));
+  // Every keyed (/v1) route can also answer 503 while Redis is away.
+  const all = statuses.includes(401) ? [...statuses, 503] : statuses;
+  return Object.fromEntries(all.map((status) => [status, ErrorBody]));
 }
 
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

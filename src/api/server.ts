@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/index.js';
+import { REDIS_AWAY_STATES, RedisUnavailableError } from '../queues/producer.js';
 import type { Fulfillment } from '../queues/service.js';
 import { bearerAuth } from './auth.js';
 import { mountBoard } from './board.js';
@@ -15,6 +16,11 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { validatorCompiler } from './validation.js';
+
+/** Retry-After (s) of a /v1 answer given while Redis is away. */
+const REDIS_AWAY_RETRY_AFTER_S = '5';
+/** Routes whose body is checked in the handler: a bad one is a 400 even while Redis is away. */
+const VALIDATED_IN_HANDLER = new Set(['/v1/ship', '/v1/sync', '/v1/batch']);
 
 /** Request bodies above this are refused with a 413 (a batch of 1,000 jobs fits in about a third). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -58,6 +64,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
 
   app.setErrorHandler((err, request, reply) => {
     const answer = errorReply(err);
+    if (answer?.status === 503) reply.header('retry-after', REDIS_AWAY_RETRY_AFTER_S);
     if (answer) return reply.code(answer.status).send(answer.body);
     request.log.error({ err, route: request.routeOptions.url }, 'request failed');
     const body: ErrorBody = { error: 'internal error', issues: [] };
@@ -103,6 +110,16 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     async (v1) => {
       // Scoped to this context (Fastify encapsulation): probes, metrics and docs stay open.
       v1.addHook('onRequest', bearerAuth(config.apiKeys));
+      // After auth and validation (a bad key or body is told so whatever Redis does): with Redis away,
+      // answer at once instead of queueing the request's commands until it is back. A connection
+      // still being made at start-up is let through: its commands wait for it briefly.
+      // Enqueue routes validate in the handler and the producer refuses after that (a
+      // RedisUnavailableError, answered alike by the error handler).
+      v1.addHook('preHandler', async (request) => {
+        if (!REDIS_AWAY_STATES.has(service.redis.status)) return;
+        if (VALIDATED_IN_HANDLER.has(request.routeOptions.url ?? '')) return;
+        throw new RedisUnavailableError();
+      });
       await v1.register(jobRoutes, { service });
       await v1.register(deadLetterRoutes, { service });
       await v1.register(ledgerRoutes, { service });

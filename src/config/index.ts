@@ -12,6 +12,14 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
   readonly redisUrl: string;
+  /**
+   * Redis Sentinel: when set, the primary is asked of these sentinels by name (and found again after
+   * a failover); REDIS_URL then gives only the credentials, database and TLS of the data nodes.
+   */
+  readonly redisSentinel: {
+    readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+    readonly name: string;
+  } | null;
   /** Key prefix of every Redis key we write (BullMQ's `prefix` too). */
   readonly prefix: string;
   readonly vvtoolBaseUrl: string;
@@ -52,7 +60,7 @@ export const DEFAULTS = {
   RETRY_MAX_MS: 300_000,
   SHUTDOWN_GRACE_MS: 30_000,
   WORKER_CONCURRENCY: 50,
-  LIMITER_MARGIN_MS: 30,
+  LIMITER_MARGIN_MS: 60,
   IDEMPOTENCY_RETENTION_DAYS: 7,
   LOCK_DURATION_MS: 30_000,
 } as const satisfies Record<string, string | number>;
@@ -68,6 +76,8 @@ export interface ConfigNeeds {
 /** Every environment variable the product reads; the compose file and README are tested against it. */
 export const ENV_NAMES = [
   'REDIS_URL',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_NAME',
   'FULFILLMENT_PREFIX',
   'VVTOOL_BASE_URL',
   'DAMAIJIA_BASE_URL',
@@ -145,6 +155,7 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
 
   return deepFreeze({
     redisUrl,
+    redisSentinel: readSentinel(read),
     prefix,
     vvtoolBaseUrl: url(read, 'VVTOOL_BASE_URL', DEFAULTS.VVTOOL_BASE_URL, ['http:', 'https:']),
     damaijiaBaseUrl: url(read, 'DAMAIJIA_BASE_URL', DEFAULTS.DAMAIJIA_BASE_URL, ['http:', 'https:']),
@@ -170,6 +181,31 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
 }
 
 type Reader = (name: string) => string | undefined;
+
+function readSentinel(read: Reader): Config['redisSentinel'] {
+  const list = read('REDIS_SENTINELS');
+  const name = read('REDIS_SENTINEL_NAME');
+  if (list === undefined && name === undefined) return null;
+  if (list === undefined)
+    throw new ConfigError('REDIS_SENTINELS', 'is not set, but REDIS_SENTINEL_NAME is: set both or neither');
+  if (name === undefined)
+    throw new ConfigError(
+      'REDIS_SENTINEL_NAME',
+      "is not set, but REDIS_SENTINELS is: give the monitored primary's name",
+    );
+  const sentinels = list.split(',').map((entry, index) => {
+    const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry.trim());
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535) {
+      throw new ConfigError(
+        'REDIS_SENTINELS',
+        `entry #${index + 1} must be host:port (port 1-65535), comma-separated`,
+      );
+    }
+    return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+  });
+  return { sentinels, name };
+}
 
 function readAccounts(read: Reader, required: boolean): readonly Account[] {
   const inline = read('FULFILLMENT_ACCOUNTS');

@@ -31,6 +31,17 @@ export interface ProducerOptions {
 /** How long a producer's claim on a job id lasts: long enough to add the job, short if it crashed. */
 const CLAIM_TTL_MS = 30_000;
 
+/** ioredis states of a connection that was up and is lost (or closed): commands would only queue. */
+export const REDIS_AWAY_STATES: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
+
+/** Thrown by an enqueue while Redis is away (after validation): nothing was written; retry later. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+  constructor() {
+    super('Redis is not reachable; nothing was enqueued');
+  }
+}
+
 /**
  * The producer library: validates at the door, derives the idempotency key (the BullMQ job id), and
  * enqueues, or answers with the job that already has that key. Nothing of an invalid request is
@@ -77,6 +88,9 @@ export class Producer {
 
   async #enqueue(jobs: readonly ValidJob[]): Promise<EnqueueResult[]> {
     const { redis, prefix, queues } = this.#options;
+    // Fail now rather than queue the writes until Redis is back (a connection still being made at
+    // start-up is let through: its commands wait for it briefly).
+    if (REDIS_AWAY_STATES.has(redis.status)) throw new RedisUnavailableError();
     // First occurrence of each key decides; later repeats inside the batch point at it.
     const firstIndex = new Map<string, number>();
     const keyed: { id: string; queue: WorkQueueName }[] = [];

@@ -2,9 +2,27 @@ import { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 
-/** A connection as BullMQ workers need it: commands wait for a reconnect instead of failing. */
+/**
+ * A connection as BullMQ workers need it: commands wait for a reconnect instead of failing. With
+ * REDIS_SENTINELS, to the primary the sentinels name (found again after a failover), with REDIS_URL's
+ * credentials, database and TLS.
+ */
 export function connectRedis(config: Config, name: string): Redis {
-  return new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: name });
+  if (config.redisSentinel === null) {
+    return new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: name });
+  }
+  const url = new URL(config.redisUrl);
+  const db = Number(url.pathname.slice(1) || '0');
+  return new Redis({
+    sentinels: config.redisSentinel.sentinels.map((sentinel) => ({ ...sentinel })),
+    name: config.redisSentinel.name,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(Number.isInteger(db) ? { db } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    maxRetriesPerRequest: null,
+    connectionName: name,
+  });
 }
 
 /**

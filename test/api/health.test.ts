@@ -134,9 +134,31 @@ describe('with Redis going away and coming back', () => {
       await proxy.stop();
       await until('not ready', async () => (await app.inject({ url: '/readyz' })).statusCode === 503);
       expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+      // Keyed routes answer at once rather than queue until Redis is back; a bad body is still a 400.
+      const ship = {
+        method: 'POST' as const,
+        url: '/v1/ship',
+        headers: AUTH,
+        payload: shipBody({ tid: '777' }),
+      };
+      const away = await app.inject(ship);
+      expect([away.statusCode, away.headers['retry-after'], away.json()]).toEqual([
+        503,
+        '5',
+        {
+          error: 'service unavailable',
+          issues: [{ path: 'redis', message: 'is not reachable; nothing was done, retry shortly' }],
+        },
+      ]);
+      expect((await app.inject({ url: '/v1/jobs/anything', headers: AUTH })).statusCode).toBe(503);
+      expect((await app.inject({ ...ship, payload: shipBody({ tid: 'x' }) })).statusCode).toBe(400);
+      expect((await app.inject({ url: '/v1/accounts' })).statusCode).toBe(401);
 
       await proxy.start();
       await until('ready again', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
+      // Nothing of the refused request was written: enqueueing it now is new, not a duplicate.
+      const back = await app.inject(ship);
+      expect([back.statusCode, back.json().duplicate]).toEqual([202, false]);
     } finally {
       await app.close();
       await service.close();

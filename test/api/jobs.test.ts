@@ -133,7 +133,7 @@ describe('POST /v1/batch', () => {
     const response = await post('/v1/batch', { jobs });
     expect(response.statusCode).toBe(202);
     expect(response.json().jobs).toHaveLength(1000);
-    expect(await h.service.queues.ship.getWaitingCount()).toBe(1000);
+    expect(await h.service.queues.ship.getJobCountByTypes('waiting', 'prioritized')).toBe(1000);
   });
 
   it('answers an empty batch with no jobs', async () => {

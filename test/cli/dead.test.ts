@@ -137,7 +137,8 @@ describe('fulfill dead', () => {
     expect(await service.deadLetters.get(badWaybill)).toBeNull();
     const job = await service.queues.ship.getJob(badWaybill);
     expect(job?.data).toMatchObject({ tid: '700', out_sid: 'YT7999999' });
-    expect(await job?.getState()).toBe('waiting');
+    // New and redriven jobs wait in BullMQ's prioritized set (our 'waiting'), behind parked jobs.
+    expect(await job?.getState()).toBe('prioritized');
     const status = await cli(['job', badWaybill], env);
     expect(status.stdout).toMatch(/^state\s+waiting$/m);
   });

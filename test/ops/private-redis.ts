@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from '../helpers/ports.js';
 
 /** A redis-server of the test's own, on a free port, so the test can see every key and set any policy. */
 export interface PrivateRedis {
@@ -11,18 +11,6 @@ export interface PrivateRedis {
   readonly redis: Redis;
   /** Closes the connection and stops the server (SIGTERM, then waits for its exit). */
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
 }
 
 /**
