@@ -9,7 +9,7 @@ import {
 } from '../jobs/index.js';
 import { workJobOptions } from './job-options.js';
 import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
-import { CLAIM_SCRIPT } from './markers.js';
+import { CLAIM_SCRIPT, parseMarker } from './markers.js';
 
 /** Job states of DESIGN.md ("GET /v1/jobs/:id"). */
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'dead';
@@ -145,7 +145,12 @@ export class Producer {
       jobs.map(async (job, index) => {
         if (results[index] !== undefined || job.id === null || firstIndex.get(job.id) !== index) return;
         const state = await queues[job.queue].getJobState(job.id);
-        results[index] = { id: job.id, state: toJobState(state), duplicate: true };
+        results[index] = {
+          id: job.id,
+          // Gone since the claim: it finished or died, and its marker says which.
+          state: state === 'unknown' ? await this.#finishedState(job.id) : toJobState(state),
+          duplicate: true,
+        };
       }),
     );
     return jobs.map((job, index) => {
@@ -153,6 +158,12 @@ export class Producer {
       const result = results[first]!;
       return first === index ? result : { ...result, duplicate: true };
     });
+  }
+
+  async #finishedState(id: string): Promise<JobState> {
+    const { redis, prefix } = this.#options;
+    const marker = parseMarker(await redis.get(queueKeys.marker(prefix, id)));
+    return marker?.kind === 'dead' ? 'dead' : 'completed';
   }
 }
 

@@ -85,7 +85,11 @@ export class Fulfillment {
     for (const queueName of ['ship', 'sync'] as const) {
       const job = await this.queues[queueName].getJob(id);
       if (!job) continue;
-      const state = toJobState(await job.getState());
+      const bullState = await job.getState();
+      // Gone between the two reads: it just finished or died, and its next home is read below
+      // (the done marker and the dead-letter entry are both written before it leaves its queue).
+      if (bullState === 'unknown') continue;
+      const state = toJobState(bullState);
       return {
         id,
         queue: queueName,

@@ -173,3 +173,31 @@ describe('every outcome end to end', () => {
     expect(await p.redis.pttl(queueKeys.marker(p.prefix, id))).toBeGreaterThan(6 * 86_400_000);
   });
 });
+
+describe('looking a job up while it moves', () => {
+  // A job leaving its queue (done or dead) can vanish between reading its hash and reading its state.
+  // Its next home is written first, so the lookup must find that, not call the vanished job completed.
+  it('reports a job caught between its queue and the dead-letter queue as dead', async () => {
+    const id = `vvtool.${vv.id}.mid-move-${Date.now()}.all.YT0000000001`;
+    const data = JSON.stringify({ ...vvtoolShip(vv.id), account: vv.id });
+    // The moment in between: the job's hash is still there, but no state list holds it any more.
+    await p.redis.hset(queueKeys.job(p.prefix, 'ship', id), {
+      name: 'vvtool.send',
+      data,
+      opts: '{}',
+      timestamp: String(Date.now()),
+    });
+    const leaving = await p.service.queues.ship.getJob(id);
+    expect(await leaving?.getState()).toBe('unknown');
+    await p.service.deadLetters.bury(leaving!, 'ship', {
+      reason: 'refused',
+      code: 614,
+      message: 'no',
+      attemptsMade: 1,
+      failedAt: Date.now(),
+    });
+    expect(await p.service.getJob(id)).toMatchObject({ id, state: 'dead', queue: 'dead-letter' });
+    await p.redis.del(queueKeys.job(p.prefix, 'ship', id));
+    expect(await p.service.deadLetters.remove(id)).toBe(true);
+  });
+});
