@@ -141,6 +141,7 @@ export const limiterOne: Benchmark = {
           .filter((violation) => violation.account === variant.account.id)
           .map((violation) => Math.round(violation.at - first));
         detail[variant.key] = {
+          gaps: gapsOf(own.map((call) => call.at).filter((at) => at < first + DURATION_MS)),
           firstCallAfterStartMs: Math.round(first - started),
           overLimitCount: over.length,
           overLimitFirstAtMs: over.slice(0, 20),
@@ -155,6 +156,7 @@ export const limiterOne: Benchmark = {
         });
       }
       const p = measured.get('product')!;
+      const productGaps = (detail.product as { gaps: ReturnType<typeof gapsOf> }).gaps;
       if (p.maxInWindow !== p.sandboxMaxInWindow) {
         throw new Error(`window helper says ${p.maxInWindow}, sandbox says ${p.sandboxMaxInWindow}`);
       }
@@ -211,7 +213,7 @@ export const limiterOne: Benchmark = {
         notes: [
           'All four variants ran at the same time (12 worker processes, 4 accounts, one sandbox), each on its own account and Redis prefix.',
           `Rate: arrivals at the sandbox in the ${DURATION_MS / 1000} s after each variant's first call; window: over every call of the run, by arrival.`,
-          `Product spacing is (1000 + LIMITER_MARGIN_MS ${MARGIN_MS}) / ${RATE} = ${fmt((1000 + MARGIN_MS) / RATE, 1)} ms, so its ceiling is ${fmt((1000 * RATE) / (1000 + MARGIN_MS), 2)} calls/s.`,
+          `Product spacing is (1000 + LIMITER_MARGIN_MS ${MARGIN_MS}) / ${RATE} = ${fmt((1000 + MARGIN_MS) / RATE, 1)} ms, so its ceiling is ${fmt((1000 * RATE) / (1000 + MARGIN_MS), 2)} calls/s. Its arrivals were ${productGaps.medianMs} ms apart at the median; ${productGaps.longCount === 0 ? 'none was longer than 1.5× the spacing' : `${productGaps.longCount} gaps longer than 1.5× the spacing (${productGaps.longMs.join(', ')} ms) left ${fmt(productGaps.longExcessMs)} ms of the ${DURATION_MS / 1000} s unused`}.`,
         ],
         raw: {
           durationMs: DURATION_MS,
@@ -223,3 +225,18 @@ export const limiterOne: Benchmark = {
       };
     }),
 };
+
+/** Where a variant's rate went: gaps between consecutive arrivals, and those well past the spacing. */
+function gapsOf(times: readonly number[]) {
+  const spacing = (1000 + MARGIN_MS) / RATE;
+  const gaps = times.slice(1).map((at, index) => at - times[index]!);
+  const sorted = [...gaps].sort((a, b) => a - b);
+  const long = gaps.filter((gap) => gap > 1.5 * spacing);
+  return {
+    medianMs: sorted.length === 0 ? 0 : Math.round(sorted[Math.floor(sorted.length / 2)]! * 10) / 10,
+    longCount: long.length,
+    /** Time beyond the spacing in those long gaps: the rate the variant left unused. */
+    longExcessMs: Math.round(long.reduce((sum, gap) => sum + gap - spacing, 0)),
+    longMs: long.map((gap) => Math.round(gap)).slice(0, 20),
+  };
+}
