@@ -83,12 +83,14 @@ export class Fulfillment {
   /** A job by id wherever it is: its queue, the dead-letter queue, or (finished and gone) its marker. */
   async getJob(id: string): Promise<JobView | null> {
     for (const queueName of ['ship', 'sync'] as const) {
+      // State first, then the hash: a job that finishes between the two reads is seen with its
+      // result, never as completed without one.
+      const bullState = await this.queues[queueName].getJobState(id);
+      if (bullState === 'unknown') continue;
       const job = await this.queues[queueName].getJob(id);
-      if (!job) continue;
-      const bullState = await job.getState();
       // Gone between the two reads: it just finished or died, and its next home is read below
       // (the done marker and the dead-letter entry are both written before it leaves its queue).
-      if (bullState === 'unknown') continue;
+      if (!job) continue;
       const state = toJobState(bullState);
       return {
         id,
