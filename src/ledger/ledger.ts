@@ -16,6 +16,7 @@ import {
 import { PAGE, RECOVER, SETTLE } from './scripts.js';
 import { SummaryBuilder } from './summary.js';
 import type {
+  AlsoSet,
   CallContext,
   EntriesPage,
   EntriesQuery,
@@ -74,17 +75,25 @@ export class Ledger {
     ctx: CallContext,
     settlement: Settlement,
     at: number = Date.now(),
+    alsoSet?: AlsoSet,
   ): Promise<LedgerEntry | null> {
     checkContext(ctx);
     checkTime(at, 'at', 'bad_context');
     const amount = settledAmount(settlement);
     const id = callId(ctx.jobId, ctx.attempt);
     const entry = amount === 0 ? null : makeEntry(ctx, at, amount);
-    const wrote = await SETTLE.run(this.redis, this.scriptKeys(), [
-      id,
-      member(at, id),
-      entry === null ? '' : JSON.stringify(entry),
-    ]);
+    const args = [id, member(at, id), entry === null ? '' : JSON.stringify(entry)];
+    const keys = this.scriptKeys();
+    if (alsoSet) {
+      if (!Number.isSafeInteger(alsoSet.ttlMs) || alsoSet.ttlMs <= 0)
+        throw new LedgerError(
+          'bad_context',
+          `alsoSet.ttlMs must be a positive integer, got ${alsoSet.ttlMs}`,
+        );
+      keys.push(alsoSet.key);
+      args.push(alsoSet.value, String(alsoSet.ttlMs));
+    }
+    const wrote = await SETTLE.run(this.redis, keys, args);
     return wrote === 1 ? entry : null;
   }
 

@@ -25,13 +25,15 @@ export class LuaScript {
 }
 
 /**
- * Settle one call. KEYS: inflight, entries, byTime. ARGV: call id, member, entry JSON ('' when the
- * answer charged nothing). The in-flight mark always goes; HSETNX writes the entry only if there is
- * none for this call yet, so a redelivered or concurrent settle of the same call counts once.
- * Returns 1 when it wrote the entry, else 0.
+ * Settle one call. KEYS: inflight, entries, byTime, and optionally a key to set in the same step.
+ * ARGV: call id, member, entry JSON ('' when the answer charged nothing), then (with the fourth key)
+ * its value and time to live in ms. The in-flight mark always goes; HSETNX writes the entry only if
+ * there is none for this call yet, so a redelivered or concurrent settle of the same call counts
+ * once. Returns 1 when it wrote the entry, else 0.
  */
 export const SETTLE = new LuaScript(`
 redis.call('HDEL', KEYS[1], ARGV[1])
+if KEYS[4] then redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5]) end
 if ARGV[3] == '' then return 0 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3]) == 0 then return 0 end
 redis.call('ZADD', KEYS[3], 0, ARGV[2])

@@ -40,6 +40,17 @@ export interface LedgerEntry {
 /** What one call cost: the amount an answer reports, or unknown when no answer came back. */
 export type Settlement = { readonly amount: number } | { readonly unknown: true };
 
+/**
+ * A key the settle also sets, in the same atomic step (the job's done marker, so that a call's charge
+ * and its job's outcome are written together, in one round trip). Must share the ledger's hash tag.
+ */
+export interface AlsoSet {
+  readonly key: string;
+  readonly value: string;
+  /** Time to live, ms. */
+  readonly ttlMs: number;
+}
+
 export type GroupBy = 'account' | 'shop' | 'operation' | 'day';
 
 /** Epoch milliseconds: `from` inclusive, `to` exclusive. */

@@ -92,6 +92,37 @@ describe('settle', () => {
     expect(await t.redis.exists(ledger.inflightKey())).toBe(0);
   });
 
+  it('sets the key it is given in the same step, whether or not the call made an entry', async () => {
+    const ledger = freshLedger(t.redis, t.prefix);
+    const charged = vvCall();
+    const free = vvCall();
+    const key = (ctx: typeof charged) => `${t.prefix}:also:${ctx.jobId}`;
+    await ledger.markInflight(charged, AT);
+    const entry = await ledger.settle(charged, { amount: 1 }, AT, {
+      key: key(charged),
+      value: 'done-1',
+      ttlMs: 60_000,
+    });
+    expect(entry).toMatchObject({ amount: 1, status: 'charged' });
+    expect(
+      await ledger.settle(free, { amount: 0 }, AT, { key: key(free), value: 'done-0', ttlMs: 5_000 }),
+    ).toBeNull();
+    expect(await t.redis.get(key(charged))).toBe('done-1');
+    expect(await t.redis.get(key(free))).toBe('done-0');
+    const ttl = await t.redis.pttl(key(charged));
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    expect(await t.redis.pttl(key(free))).toBeLessThanOrEqual(5_000);
+    expect(await t.redis.exists(ledger.inflightKey())).toBe(0);
+    // A bad time to live is refused before anything is written.
+    const late = vvCall();
+    await expect(
+      ledger.settle(late, { amount: 1 }, AT, { key: key(late), value: 'x', ttlMs: 0 }),
+    ).rejects.toThrow(/ttlMs/);
+    expect(await t.redis.exists(key(late))).toBe(0);
+    expect((await ledger.entries({})).items.map((item) => item.jobId)).toEqual([charged.jobId]);
+  });
+
   it('the in-flight mark can ride in a caller pipeline, and recovery reads it like markInflight', async () => {
     const ledger = freshLedger(t.redis, t.prefix);
     const ctx = vvCall();
