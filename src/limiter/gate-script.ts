@@ -32,10 +32,14 @@
  * wire is slowest): the account keeps the worst event-loop lag any caller reported within LAG_MEMORY
  * (`lag`, `lagAt`), and every slot due within that time is spaced by twice it over a window.
  *
+ * A grant can write one hash field with it (ARGV 9 and 10 into KEYS 6): the ledger's in-flight mark,
+ * which must exist before the request leaves; written here it costs no round trip of its own.
+ *
  * KEYS: 1 account hash, 2 reservations hash, 3 parked set, 4 the job's idempotency marker, 5 the job's
- *       BullMQ hash
+ *       BullMQ hash, 6 the hash a grant writes to (any key when ARGV 9 is '')
  * ARGV: 1 job id, 2 base spacing µs ((1000 ms + margin) / rate), 3 max wait µs, 4 late tolerance µs,
- *       5 parked member, 6 'claim' | 'fresh', 7 the caller's recent lag µs, 8 rate per second
+ *       5 parked member, 6 'claim' | 'fresh', 7 the caller's recent lag µs, 8 rate per second,
+ *       9 field a grant writes ('' for none), 10 its value
  * Returns {'marker', value} | {'held', reason, code, since} | {'grant', slot µs, now µs, allowed late µs}
  *       | {'park', slot µs, now µs}
  */
@@ -71,6 +75,10 @@ end
 local function parkJob()
   if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('HSET', KEYS[5], 'priority', 0) end
 end
+local function grant(slot)
+  if ARGV[9] ~= '' then redis.call('HSET', KEYS[6], ARGV[9], ARGV[10]) end
+  return {'grant', slot, now, tolerance}
+end
 if ARGV[6] == 'claim' then
   local reservation = redis.call('HGET', KEYS[2], ARGV[1])
   if reservation then
@@ -78,7 +86,7 @@ if ARGV[6] == 'claim' then
     if now <= reserved + tolerance then
       if reserved - now <= maxWait then
         redis.call('HDEL', KEYS[2], ARGV[1])
-        return {'grant', reserved, now, tolerance}
+        return grant(reserved)
       end
       parkJob()
       return {'park', reserved, now}
@@ -95,7 +103,7 @@ if slot - now > ${LAG_MEMORY_US} then paid = 0 end
 local spacing = tonumber(ARGV[2]) + math.ceil(2 * paid / tonumber(ARGV[8]))
 -- '%.0f': Lua's default number format keeps 14 digits, too few for µs since the epoch.
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', slot + spacing))
-if slot - now <= maxWait then return {'grant', slot, now, tolerance} end
+if slot - now <= maxWait then return grant(slot) end
 redis.call('HSET', KEYS[2], ARGV[1], string.format('%.0f', slot))
 redis.call('PEXPIRE', KEYS[2], math.floor((slot - now) / 1000) + 60000)
 parkJob()

@@ -27,6 +27,8 @@ export interface GateRequest {
   readonly jobKey: string;
   /** Ignore any reservation (after giving up a slot we were too late for). */
   readonly fresh?: boolean;
+  /** A hash field to write with a grant, in the same step (the ledger's in-flight mark). */
+  readonly onGrant?: { readonly key: string; readonly field: string; readonly value: string };
 }
 
 export type GateAnswer =
@@ -96,7 +98,7 @@ export class AccountLimiter {
     this.#lateUs = Math.round(this.lateToleranceMs * 1000);
     this.#lag.enable();
     if (!redis.gate) {
-      redis.defineCommand('gate', { numberOfKeys: 5, lua: GATE_SCRIPT });
+      redis.defineCommand('gate', { numberOfKeys: 6, lua: GATE_SCRIPT });
       redis.defineCommand('gateResume', { numberOfKeys: 3, lua: RESUME_SCRIPT });
       redis.defineCommand('gateHold', { numberOfKeys: 1, lua: HOLD_SCRIPT });
     }
@@ -156,6 +158,7 @@ export class AccountLimiter {
       limiterKeys.parked(this.#prefix, account.id),
       request.markerKey,
       request.jobKey,
+      request.onGrant?.key ?? limiterKeys.account(this.#prefix, account.id),
       request.jobId,
       this.spacingUs(account.ratePerSecond),
       this.#maxWaitUs,
@@ -164,6 +167,8 @@ export class AccountLimiter {
       request.fresh ? 'fresh' : 'claim',
       Math.round(lagMs * 1000),
       account.ratePerSecond,
+      request.onGrant?.field ?? '',
+      request.onGrant?.value ?? '',
     )) as GateReply;
     const receivedAt = RedisClock.localNow();
     switch (reply[0]) {

@@ -99,7 +99,17 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
         markerKey: queueKeys.marker(deps.prefix, jobId),
         jobKey: queueKeys.job(deps.prefix, deps.queue, jobId),
         fresh,
+        // The in-flight mark must exist before the request leaves: a grant writes it in the same
+        // step, so no round trip of its own sits between the grant and the send.
+        onGrant: marked
+          ? undefined
+          : {
+              key: deps.ledger.inflightKey(),
+              field: deps.ledger.inflightField(ctx),
+              value: deps.ledger.inflightValue(ctx, Date.now()),
+            },
       });
+      if (answer.kind === 'grant') marked = true;
       if (answer.kind !== 'grant') await unmark();
       if (answer.kind === 'finished') return finishFromMarker(job, answer.marker);
       if (answer.kind === 'held') {
@@ -115,13 +125,8 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
         await job.moveToDelayed(Date.now() + wait, token);
         throw new DelayedError(`waiting for account ${account.id}'s turn`);
       }
-      // The in-flight mark must exist before the request leaves; write it while we wait for the slot,
-      // so no Redis round trip sits between the lateness check and the send.
       const waitStart = performance.now();
-      const marking = marked ? undefined : deps.ledger.markInflight(ctx);
       await deps.limiter.waitForSlot(answer);
-      await marking;
-      marked = true;
       deps.observer?.limiterWait?.({ account: account.id, seconds: (performance.now() - waitStart) / 1000 });
       const late = deps.limiter.lateness(answer);
       if (late <= answer.allowedLateMs) break;
@@ -146,9 +151,23 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
     });
     const outcome = classify(account.provider, reply, name);
     const settlement = settlementOf(reply);
-    const entry = await deps.ledger.settle(ctx, settlement);
-    if (entry?.status === 'unknown') deps.observer?.unknownCharge?.({ account: account.id });
     const charge = reply.answered ? reply.charge : 0;
+    const result = outcome.outcome === 'done' ? (outcome.result ?? 'shipped') : undefined;
+    // A done job's marker is written by the settle itself: one round trip, and the charge and the
+    // shipment are remembered together.
+    const entry = await deps.ledger.settle(
+      ctx,
+      settlement,
+      Date.now(),
+      result === undefined
+        ? undefined
+        : {
+            key: queueKeys.marker(deps.prefix, jobId),
+            value: doneMarker(result, charge),
+            ttlMs: deps.idempotencyRetentionMs,
+          },
+    );
+    if (entry?.status === 'unknown') deps.observer?.unknownCharge?.({ account: account.id });
     deps.observer?.outcome?.({
       queue: deps.queue,
       name,
@@ -171,16 +190,8 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
     );
 
     switch (outcome.outcome) {
-      case 'done': {
-        const result = outcome.result ?? 'shipped';
-        await deps.redis.set(
-          queueKeys.marker(deps.prefix, jobId),
-          doneMarker(result, charge),
-          'PX',
-          deps.idempotencyRetentionMs,
-        );
-        return { result, code: outcome.code, charge };
-      }
+      case 'done':
+        return { result: result!, code: outcome.code, charge };
       case 'retry': {
         const attempts = job.opts.attempts ?? 1;
         if (job.attemptsMade + 1 >= attempts) {

@@ -32,15 +32,17 @@ async function gate(
   job: string,
   mode: 'claim' | 'fresh' = 'claim',
   lagUs = 0,
+  mark = '',
 ): Promise<Reply> {
   const reply = (await t.redis.eval(
     GATE_SCRIPT,
-    5,
+    6,
     limiterKeys.account(t.prefix, account),
     limiterKeys.reservations(t.prefix, account),
     limiterKeys.parked(t.prefix, account),
     `${t.prefix}:marker:${job}`,
     `${t.prefix}:ship:${job}`,
+    marks(account),
     job,
     BASE_US,
     MAX_WAIT_US,
@@ -49,9 +51,14 @@ async function gate(
     mode,
     lagUs,
     RATE,
+    mark === '' ? '' : job,
+    mark,
   )) as [string, number | string, number | string, (number | string)?];
   return { kind: reply[0], slot: Number(reply[1]), now: Number(reply[2]), allowed: Number(reply[3]) };
 }
+
+/** The hash a grant writes its in-flight mark to, per account here. */
+const marks = (account: string) => `${t.prefix}:inflight:${account}`;
 
 async function gaps(account: string, lags: readonly number[]): Promise<number[]> {
   const slots: number[] = [];
@@ -152,5 +159,26 @@ describe('gate', () => {
     await t.redis.set(`${t.prefix}:marker:finished`, 'd|1|shipped|1');
     expect((await gate('marker', 'finished')).kind).toBe('marker');
     expect(await t.redis.hget(limiterKeys.account(t.prefix, 'marker'), 'tat')).toBeNull();
+  });
+
+  it('writes the in-flight mark with a grant, and with nothing else', async () => {
+    const granted = await gate('marks', 'm0', 'claim', 0, 'mark-0');
+    expect(granted.kind).toBe('grant');
+    expect(await t.redis.hgetall(marks('marks'))).toEqual({ m0: 'mark-0' });
+    // Two more slots fit in the 250 ms a caller may wait; the next job parks, and parking writes no mark.
+    for (let i = 1; i <= 2; i++) await gate('marks', `m${i}`, 'claim', 0, `mark-${i}`);
+    const parked = await gate('marks', 'm-parked', 'claim', 0, 'mark-parked');
+    expect(parked.kind).toBe('park');
+    expect(await t.redis.hexists(marks('marks'), 'm-parked')).toBe(0);
+    // A finished job's marker and a held account end the call before any mark.
+    await t.redis.set(`${t.prefix}:marker:m-done`, 'd|1|shipped|1');
+    expect((await gate('marks', 'm-done', 'claim', 0, 'mark-done')).kind).toBe('marker');
+    await t.redis.hset(limiterKeys.account(t.prefix, 'marks-held'), 'held', '1');
+    expect((await gate('marks-held', 'm-held', 'claim', 0, 'mark-held')).kind).toBe('held');
+    expect(await t.redis.exists(marks('marks-held'))).toBe(0);
+    expect(await t.redis.hgetall(marks('marks'))).toEqual({ m0: 'mark-0', m1: 'mark-1', m2: 'mark-2' });
+    // A caller that asks for no mark gets none.
+    await gate('marks-none', 'n0');
+    expect(await t.redis.exists(marks('marks-none'))).toBe(0);
   });
 });
