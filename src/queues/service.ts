@@ -82,6 +82,13 @@ export class Fulfillment {
 
   /** A job by id wherever it is: its queue, the dead-letter queue, or (finished and gone) its marker. */
   async getJob(id: string): Promise<JobView | null> {
+    const found = await this.#lookUp(id);
+    // Claimed but nowhere: being enqueued or redriven right now (a redrive adds the job to its queue
+    // after our read of that queue, then leaves the dead-letter queue before our read of it). Once more.
+    return found === 'claimed' ? nullIfClaimed(await this.#lookUp(id)) : found;
+  }
+
+  async #lookUp(id: string): Promise<JobView | null | 'claimed'> {
     for (const queueName of ['ship', 'sync'] as const) {
       // State first, then the hash: a job that finishes between the two reads is seen with its
       // result, never as completed without one.
@@ -130,7 +137,7 @@ export class Fulfillment {
         lastError: null,
       };
     }
-    return null;
+    return marker?.kind === 'claimed' ? 'claimed' : null;
   }
 
   async listAccounts(): Promise<AccountView[]> {
@@ -180,4 +187,8 @@ function toAccountView(account: Account, state: AccountState): AccountView {
     code: state.code,
     since: state.since === null ? null : new Date(state.since).toISOString(),
   };
+}
+
+function nullIfClaimed(found: JobView | null | 'claimed'): JobView | null {
+  return found === 'claimed' ? null : found;
 }
