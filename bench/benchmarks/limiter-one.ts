@@ -213,7 +213,7 @@ export const limiterOne: Benchmark = {
         notes: [
           'All four variants ran at the same time (12 worker processes, 4 accounts, one sandbox), each on its own account and Redis prefix.',
           `Rate: arrivals at the sandbox in the ${DURATION_MS / 1000} s after each variant's first call; window: over every call of the run, by arrival.`,
-          `Product spacing is (1000 + LIMITER_MARGIN_MS ${MARGIN_MS}) / ${RATE} = ${fmt((1000 + MARGIN_MS) / RATE, 1)} ms, so its ceiling is ${fmt((1000 * RATE) / (1000 + MARGIN_MS), 2)} calls/s. Its arrivals were ${productGaps.medianMs} ms apart at the median; ${productGaps.longCount === 0 ? 'none was longer than 1.5× the spacing' : `${productGaps.longCount} gaps longer than 1.5× the spacing (${productGaps.longMs.join(', ')} ms) left ${fmt(productGaps.longExcessMs)} ms of the ${DURATION_MS / 1000} s unused`}.`,
+          `Product spacing is (1000 + LIMITER_MARGIN_MS ${MARGIN_MS}) / ${RATE} = ${fmt((1000 + MARGIN_MS) / RATE, 1)} ms, so its ceiling is ${fmt((1000 * RATE) / (1000 + MARGIN_MS), 2)} calls/s. Its arrivals were ${productGaps.medianMs} ms apart at the median; ${productGaps.longCount === 0 ? 'none was longer than 1.5× the spacing' : `${productGaps.longCount} gaps longer than 1.5× the spacing (${productGaps.longMs.map((gap, i) => `${gap} ms at ${fmt(productGaps.longAtMs[i]! / 1000, 1)} s`).join(', ')}) left ${fmt(productGaps.longExcessMs)} ms of the ${DURATION_MS / 1000} s unused`}.`,
         ],
         raw: {
           durationMs: DURATION_MS,
@@ -238,5 +238,11 @@ function gapsOf(times: readonly number[]) {
     /** Time beyond the spacing in those long gaps: the rate the variant left unused. */
     longExcessMs: Math.round(long.reduce((sum, gap) => sum + gap - spacing, 0)),
     longMs: long.map((gap) => Math.round(gap)).slice(0, 20),
+    /** Where each long gap began, ms after the first call. */
+    longAtMs: gaps
+      .map((gap, index) => ({ gap, at: times[index]! - times[0]! }))
+      .filter(({ gap }) => gap > 1.5 * spacing)
+      .map(({ at }) => Math.round(at))
+      .slice(0, 20),
   };
 }
