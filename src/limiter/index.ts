@@ -151,14 +151,16 @@ export class AccountLimiter {
   async acquire(request: GateRequest): Promise<GateAnswer> {
     const { account } = request;
     const lagMs = this.recentLagMs();
+    const accountKey = limiterKeys.account(this.#prefix, account.id);
     const sentAt = RedisClock.localNow();
     const reply = (await this.#redis.gate(
-      limiterKeys.account(this.#prefix, account.id),
+      accountKey,
       limiterKeys.reservations(this.#prefix, account.id),
       limiterKeys.parked(this.#prefix, account.id),
       request.markerKey,
       request.jobKey,
-      request.onGrant?.key ?? limiterKeys.account(this.#prefix, account.id),
+      // Without a field to write, KEYS[6] is only a stand-in (a key the script already holds).
+      request.onGrant?.key ?? accountKey,
       request.jobId,
       this.spacingUs(account.ratePerSecond),
       this.#maxWaitUs,

@@ -110,7 +110,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
             },
       });
       if (answer.kind === 'grant') marked = true;
-      if (answer.kind !== 'grant') await unmark();
+      else await unmark();
       if (answer.kind === 'finished') return finishFromMarker(job, answer.marker);
       if (answer.kind === 'held') {
         deps.observer?.parked?.({ account: account.id, why: 'held' });
