@@ -46,43 +46,17 @@ export const memory: Benchmark = {
       rig.track(sandbox.child);
       const ids = slow.map((account) => account.id);
 
-      // Product: 100,000 waiting jobs through the library, then one worker on them (accounts at 10/s).
-      const productPrefix = rig.prefix('mem-product');
-      const env = productEnv({ prefix: productPrefix, accounts: slow, upstreamUrl: sandbox.url });
-      const client = openProduct(env);
-      rig.onClose(() => client.close());
-      ctx.log(`memory: product enqueueing ${fmt(WAITING)}`);
-      const productJobs = interleaved(ids, WAITING / ACCOUNTS, PAYLOAD_BYTES);
-      await client.service.queues.ship.pause();
-      await enqueueWithBatch(client.service, productJobs);
-      const productWaiting = await breakdown(ctx.redis, productPrefix);
-      const productRss = await rssUnderLoad(
-        ctx,
-        rig,
-        client.service.queues.ship,
-        startProductWorkers(1, env),
-        'product',
-      );
-      const productLeft = await client.service.queues.ship.getWaitingCount();
-      await rig.clean(productPrefix);
-
-      // The same with V8's heap capped (the deployment knob for memory-tight hosts): fresh jobs again.
-      const cappedPrefix = rig.prefix('mem-capped');
-      const cappedEnv = productEnv({ prefix: cappedPrefix, accounts: slow, upstreamUrl: sandbox.url });
-      const cappedClient = openProduct(cappedEnv);
-      rig.onClose(() => cappedClient.close());
-      ctx.log(`memory: product enqueueing ${fmt(WAITING)} again, for a worker with its heap capped`);
-      await cappedClient.service.queues.ship.pause();
-      await enqueueWithBatch(cappedClient.service, interleaved(ids, WAITING / ACCOUNTS, PAYLOAD_BYTES));
-      const cappedRss = await rssUnderLoad(
-        ctx,
-        rig,
-        cappedClient.service.queues.ship,
-        startProductWorkers(1, { ...cappedEnv, NODE_OPTIONS: HEAP_CAP }),
-        'product (heap capped)',
-        CAPPED_WINDOW_MS,
-      );
-      await rig.clean(cappedPrefix);
+      // Product: 100,000 waiting jobs through the library, then one worker on them (accounts at 10/s);
+      // then the same with V8's heap capped (the deployment knob for memory-tight hosts), fresh jobs.
+      const productRun = (tag: string, workerEnv: Record<string, string>, windowMs: number) =>
+        productUnderLoad(ctx, rig, { tag, accounts: slow, upstreamUrl: sandbox.url, workerEnv, windowMs });
+      const product = await productRun('product', {}, RSS_WINDOW_MS);
+      const productWaiting = product.waiting;
+      const productRss = product.rss;
+      const productLeft = product.left;
+      const cappedRss = (
+        await productRun('product (heap capped)', { NODE_OPTIONS: HEAP_CAP }, CAPPED_WINDOW_MS)
+      ).rss;
 
       // Bare BullMQ: the same jobs (same ids and options) by addBulk, a bare ky worker on them.
       const barePrefix = rig.prefix('mem-bare');
@@ -202,6 +176,38 @@ export const memory: Benchmark = {
       };
     }),
 };
+
+/**
+ * 100,000 jobs enqueued through the library into a paused queue of a fresh prefix, their Redis bytes,
+ * then one product worker (with `workerEnv` added) on them for `windowMs`; keys cleaned after.
+ */
+async function productUnderLoad(
+  ctx: BenchContext,
+  rig: Rig,
+  o: {
+    readonly tag: string;
+    readonly accounts: readonly BenchAccount[];
+    readonly upstreamUrl: string;
+    readonly workerEnv: Record<string, string>;
+    readonly windowMs: number;
+  },
+): Promise<{ waiting: Breakdown; rss: RssReading; left: number }> {
+  const prefix = rig.prefix(`mem-${o.tag.replace(/\W+/g, '-')}`);
+  const env = productEnv({ prefix, accounts: o.accounts, upstreamUrl: o.upstreamUrl });
+  const client = openProduct(env);
+  rig.onClose(() => client.close());
+  const queue = client.service.queues.ship;
+  ctx.log(`memory: ${o.tag} enqueueing ${fmt(WAITING)}`);
+  const ids = o.accounts.map((account) => account.id);
+  await queue.pause();
+  await enqueueWithBatch(client.service, interleaved(ids, WAITING / o.accounts.length, PAYLOAD_BYTES));
+  const waiting = await breakdown(ctx.redis, prefix);
+  const workers = startProductWorkers(1, { ...env, ...o.workerEnv });
+  const rss = await rssUnderLoad(ctx, rig, queue, workers, o.tag, o.windowMs);
+  const left = await queue.getWaitingCount();
+  await rig.clean(prefix);
+  return { waiting, rss, left };
+}
 
 interface RssReading {
   /** RSS once started, the queue still paused: the 100,000 jobs wait, none is being worked on. */
