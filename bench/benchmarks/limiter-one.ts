@@ -36,6 +36,7 @@ interface Measured {
   readonly calls: number;
   /** From the start of enqueueing the backlog to this variant's first call at the sandbox. */
   readonly firstCallMs: number;
+  readonly gaps: Gaps;
 }
 
 /**
@@ -141,7 +142,6 @@ export const limiterOne: Benchmark = {
           .filter((violation) => violation.account === variant.account.id)
           .map((violation) => Math.round(violation.at - first));
         detail[variant.key] = {
-          gaps: gapsOf(own.map((call) => call.at).filter((at) => at < first + DURATION_MS)),
           firstCallAfterStartMs: Math.round(first - started),
           overLimitCount: over.length,
           overLimitFirstAtMs: over.slice(0, 20),
@@ -153,10 +153,11 @@ export const limiterOne: Benchmark = {
           refused: own.filter((call) => call.httpStatus === 429).length,
           calls: own.length,
           firstCallMs: first - started,
+          gaps: gapsOf(own.map((call) => call.at).filter((at) => at < first + DURATION_MS)),
         });
       }
       const p = measured.get('product')!;
-      const productGaps = (detail.product as { gaps: ReturnType<typeof gapsOf> }).gaps;
+      const productGaps = p.gaps;
       if (p.maxInWindow !== p.sandboxMaxInWindow) {
         throw new Error(`window helper says ${p.maxInWindow}, sandbox says ${p.sandboxMaxInWindow}`);
       }
@@ -226,23 +227,29 @@ export const limiterOne: Benchmark = {
     }),
 };
 
+interface Gaps {
+  readonly medianMs: number;
+  readonly longCount: number;
+  /** Time beyond the spacing in the long gaps: the rate the variant left unused. */
+  readonly longExcessMs: number;
+  /** The first 20 long gaps, and where each began (ms after the first call). */
+  readonly longMs: readonly number[];
+  readonly longAtMs: readonly number[];
+}
+
 /** Where a variant's rate went: gaps between consecutive arrivals, and those well past the spacing. */
-function gapsOf(times: readonly number[]) {
+function gapsOf(times: readonly number[]): Gaps {
   const spacing = (1000 + MARGIN_MS) / RATE;
-  const gaps = times.slice(1).map((at, index) => at - times[index]!);
-  const sorted = [...gaps].sort((a, b) => a - b);
-  const long = gaps.filter((gap) => gap > 1.5 * spacing);
+  const gaps = times
+    .slice(1)
+    .map((at, index) => ({ gap: at - times[index]!, at: times[index]! - times[0]! }));
+  const sorted = gaps.map(({ gap }) => gap).sort((a, b) => a - b);
+  const long = gaps.filter(({ gap }) => gap > 1.5 * spacing);
   return {
     medianMs: sorted.length === 0 ? 0 : Math.round(sorted[Math.floor(sorted.length / 2)]! * 10) / 10,
     longCount: long.length,
-    /** Time beyond the spacing in those long gaps: the rate the variant left unused. */
-    longExcessMs: Math.round(long.reduce((sum, gap) => sum + gap - spacing, 0)),
-    longMs: long.map((gap) => Math.round(gap)).slice(0, 20),
-    /** Where each long gap began, ms after the first call. */
-    longAtMs: gaps
-      .map((gap, index) => ({ gap, at: times[index]! - times[0]! }))
-      .filter(({ gap }) => gap > 1.5 * spacing)
-      .map(({ at }) => Math.round(at))
-      .slice(0, 20),
+    longExcessMs: Math.round(long.reduce((sum, { gap }) => sum + gap - spacing, 0)),
+    longMs: long.slice(0, 20).map(({ gap }) => Math.round(gap)),
+    longAtMs: long.slice(0, 20).map(({ at }) => Math.round(at)),
   };
 }
