@@ -153,6 +153,17 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
   };
   if (retry.maxMs < retry.baseMs) throw new ConfigError('RETRY_MAX_MS', 'must not be below RETRY_BASE_MS');
 
+  // A worker that stalls past its lock loses the job to another; the lock must outlast any one call
+  // with room, so that a live worker never loses a job in the middle of its call.
+  const upstreamTimeoutMs = integer(read, 'UPSTREAM_TIMEOUT_MS', DEFAULTS.UPSTREAM_TIMEOUT_MS, 1, 600_000);
+  const lockDurationMs = integer(read, 'LOCK_DURATION_MS', DEFAULTS.LOCK_DURATION_MS, 1_000, 600_000);
+  if (lockDurationMs < upstreamTimeoutMs + LOCK_ROOM_MS) {
+    throw new ConfigError(
+      'LOCK_DURATION_MS',
+      `must exceed UPSTREAM_TIMEOUT_MS (${upstreamTimeoutMs}) by at least ${LOCK_ROOM_MS} ms, got ${lockDurationMs}`,
+    );
+  }
+
   return deepFreeze({
     redisUrl,
     redisSentinel: readSentinel(read),
@@ -168,7 +179,7 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
         : null,
     boardReadOnly: boolean(read, 'BOARD_READ_ONLY', false),
     logLevel: logLevel as LogLevel,
-    upstreamTimeoutMs: integer(read, 'UPSTREAM_TIMEOUT_MS', DEFAULTS.UPSTREAM_TIMEOUT_MS, 1, 600_000),
+    upstreamTimeoutMs,
     retry,
     shutdownGraceMs: integer(read, 'SHUTDOWN_GRACE_MS', DEFAULTS.SHUTDOWN_GRACE_MS, 0, 3_600_000),
     workerConcurrency: integer(read, 'WORKER_CONCURRENCY', DEFAULTS.WORKER_CONCURRENCY, 1, 1_000),
@@ -176,9 +187,12 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
     idempotencyRetentionMs:
       integer(read, 'IDEMPOTENCY_RETENTION_DAYS', DEFAULTS.IDEMPOTENCY_RETENTION_DAYS, 1, 365) * 86_400_000,
     allowRedisEviction: boolean(read, 'REDIS_ALLOW_EVICTION', false),
-    lockDurationMs: integer(read, 'LOCK_DURATION_MS', DEFAULTS.LOCK_DURATION_MS, 1_000, 600_000),
+    lockDurationMs,
   });
 }
+
+/** How much longer than the upstream timeout a job's lock must last. */
+const LOCK_ROOM_MS = 1_000;
 
 type Reader = (name: string) => string | undefined;
 

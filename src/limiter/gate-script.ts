@@ -35,30 +35,54 @@
  * A grant can write one hash field with it (ARGV 9 and 10 into KEYS 6): the ledger's in-flight mark,
  * which must exist before the request leaves; written here it costs no round trip of its own.
  *
- * KEYS: 1 account hash, 2 reservations hash, 3 parked set, 4 the job's idempotency marker, 5 the job's
- *       BullMQ hash, 6 the hash a grant writes to (any key when ARGV 9 is '')
+ * Ownership: one call per job at a time, whoever runs it. A caller that no longer holds the job's
+ * BullMQ lock (ARGV 11 against KEYS 9) is told 'lost' and must not call. A grant also writes the job's
+ * live-call key (KEYS 8: `<call id>|<deadline ms>`, the deadline being the slot plus ARGV 13, past the
+ * longest a call can take); while another call's deadline has not passed the gate answers 'busy', and
+ * once it has, 'stale' with that call's id, for the caller to record it as a charge unknown first.
+ * The finished-markers are read under the job id (KEYS 4) and under the shipment key derived from the
+ * job's data (KEYS 7), so a job whose id is not its key still finds its shipment done.
+ *
+ * KEYS: 1 account hash, 2 reservations hash, 3 parked set, 4 the job id's marker, 5 the job's BullMQ
+ *       hash, 6 the hash a grant writes to (any key when ARGV 9 is ''), 7 the shipment key's marker,
+ *       8 the live-call key, 9 the job's BullMQ lock key
  * ARGV: 1 job id, 2 base spacing µs ((1000 ms + margin) / rate), 3 max wait µs, 4 late tolerance µs,
  *       5 parked member, 6 'claim' | 'fresh', 7 the caller's recent lag µs, 8 rate per second,
- *       9 field a grant writes ('' for none), 10 its value
- * Returns {'marker', value} | {'held', reason, code, since} | {'grant', slot µs, now µs, allowed late µs}
+ *       9 field a grant writes ('' for none), 10 its value, 11 the caller's lock token ('' to skip the
+ *       check), 12 the call id a grant starts, 13 how long after its slot a call is surely over, ms
+ * Returns {'marker', value} | {'lost'} | {'busy', deadline ms} | {'stale', call id}
+ *       | {'held', reason, code, since} | {'grant', slot µs, now µs, allowed late µs}
  *       | {'park', slot µs, now µs}
  */
 /** How long a reported lag keeps spacing an account's slots: a second's window and the one before. */
 export const LAG_MEMORY_US = 2_000_000;
 
 export const GATE_SCRIPT = `
-local marker = redis.call('GET', KEYS[4])
-if marker then
-  local kind = string.sub(marker, 1, 1)
-  if kind == 'd' or kind == 'x' then return {'marker', marker} end
+for _, key in ipairs({KEYS[4], KEYS[7]}) do
+  local marker = redis.call('GET', key)
+  if marker then
+    local kind = string.sub(marker, 1, 1)
+    if kind == 'd' or kind == 'x' then return {'marker', marker} end
+  end
+end
+if ARGV[11] ~= '' and redis.call('GET', KEYS[9]) ~= ARGV[11] then return {'lost'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local live = ARGV[12] ~= '' and redis.call('GET', KEYS[8])
+if live then
+  local bar = string.find(live, '|', 1, true)
+  local liveCall = string.sub(live, 1, bar - 1)
+  if liveCall ~= ARGV[12] then
+    local deadline = tonumber(string.sub(live, bar + 1))
+    if deadline * 1000 > now then return {'busy', deadline} end
+    return {'stale', liveCall}
+  end
 end
 local acct = redis.call('HMGET', KEYS[1], 'tat', 'held', 'reason', 'code', 'since', 'lag', 'lagAt')
 if acct[2] then
   redis.call('SADD', KEYS[3], ARGV[5])
   return {'held', acct[3] or '', acct[4] or '', acct[5] or ''}
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tolerance = tonumber(ARGV[4])
 local maxWait = tonumber(ARGV[3])
 local ownLag = tonumber(ARGV[7])
@@ -77,6 +101,10 @@ local function parkJob()
 end
 local function grant(slot)
   if ARGV[9] ~= '' then redis.call('HSET', KEYS[6], ARGV[9], ARGV[10]) end
+  if ARGV[12] ~= '' then
+    local deadline = math.floor(slot / 1000) + tonumber(ARGV[13])
+    redis.call('SET', KEYS[8], ARGV[12] .. '|' .. string.format('%.0f', deadline), 'PX', 604800000)
+  end
   return {'grant', slot, now, tolerance}
 end
 if ARGV[6] == 'claim' then

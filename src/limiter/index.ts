@@ -29,6 +29,17 @@ export interface GateRequest {
   readonly fresh?: boolean;
   /** A hash field to write with a grant, in the same step (the ledger's in-flight mark). */
   readonly onGrant?: { readonly key: string; readonly field: string; readonly value: string };
+  /** The marker of the shipment key derived from the job's data (the job id's marker when the same). */
+  readonly shipMarkerKey?: string;
+  /** Ownership: the job's live-call key, and the call a grant starts (see the gate script). */
+  readonly call?: {
+    readonly liveKey: string;
+    readonly id: string;
+    /** How long after its slot the call is surely over (upstream timeout plus slack), ms. */
+    readonly overAfterMs: number;
+  };
+  /** The job's BullMQ lock key and this worker's token: a grant only while the lock is ours. */
+  readonly lock?: { readonly key: string; readonly token: string };
 }
 
 export type GateAnswer =
@@ -46,7 +57,13 @@ export type GateAnswer =
   /** Park the job until shortly before `localSlot`; the slot is reserved for it. */
   | { readonly kind: 'park'; readonly localSlot: number }
   | { readonly kind: 'held'; readonly reason: string; readonly code: string; readonly since: number }
-  | { readonly kind: 'finished'; readonly marker: string };
+  | { readonly kind: 'finished'; readonly marker: string }
+  /** This worker no longer holds the job's lock: another worker owns the job now. */
+  | { readonly kind: 'lost' }
+  /** Another run's call of this job may still be in flight, until `deadline` (epoch ms). */
+  | { readonly kind: 'busy'; readonly deadline: number }
+  /** Another run's call is surely over and never settled: record it (charge unknown), then ask again. */
+  | { readonly kind: 'stale'; readonly callId: string };
 
 export interface AccountHold {
   readonly reason: string;
@@ -98,7 +115,7 @@ export class AccountLimiter {
     this.#lateUs = Math.round(this.lateToleranceMs * 1000);
     this.#lag.enable();
     if (!redis.gate) {
-      redis.defineCommand('gate', { numberOfKeys: 6, lua: GATE_SCRIPT });
+      redis.defineCommand('gate', { numberOfKeys: 9, lua: GATE_SCRIPT });
       redis.defineCommand('gateResume', { numberOfKeys: 3, lua: RESUME_SCRIPT });
       redis.defineCommand('gateHold', { numberOfKeys: 1, lua: HOLD_SCRIPT });
     }
@@ -161,6 +178,10 @@ export class AccountLimiter {
       request.jobKey,
       // Without a field to write, KEYS[6] is only a stand-in (a key the script already holds).
       request.onGrant?.key ?? accountKey,
+      request.shipMarkerKey ?? request.markerKey,
+      // Without a call to track, the live-call key is a stand-in that no grant can find set.
+      request.call?.liveKey ?? `${accountKey}:no-call`,
+      request.lock?.key ?? accountKey,
       request.jobId,
       this.spacingUs(account.ratePerSecond),
       this.#maxWaitUs,
@@ -171,11 +192,20 @@ export class AccountLimiter {
       account.ratePerSecond,
       request.onGrant?.field ?? '',
       request.onGrant?.value ?? '',
+      request.lock?.token ?? '',
+      request.call?.id ?? '',
+      request.call?.overAfterMs ?? 0,
     )) as GateReply;
     const receivedAt = RedisClock.localNow();
     switch (reply[0]) {
       case 'marker':
         return { kind: 'finished', marker: String(reply[1]) };
+      case 'lost':
+        return { kind: 'lost' };
+      case 'busy':
+        return { kind: 'busy', deadline: Number(reply[1]) };
+      case 'stale':
+        return { kind: 'stale', callId: String(reply[1]) };
       case 'held':
         return {
           kind: 'held',

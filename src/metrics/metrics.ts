@@ -48,8 +48,14 @@ export class Metrics implements PipelineObserver {
   });
   readonly #parked = new Counter({
     name: 'fulfillment_jobs_parked_total',
-    help: 'Jobs parked without using an attempt: waiting for the account limit, or the account held',
+    help: "Jobs parked without using an attempt: waiting for the account limit (limit), a held account (held), or another run's call in flight (busy)",
     labelNames: ['account', 'why'] as const,
+    registers: [this.registry],
+  });
+  readonly #unknownAccounts = new Counter({
+    name: 'fulfillment_jobs_unknown_account_total',
+    help: 'Jobs parked because they name an account this process does not know (check FULFILLMENT_ACCOUNTS)',
+    labelNames: ['account'] as const,
     registers: [this.registry],
   });
   readonly #slotsMissed = new Counter({
@@ -182,6 +188,10 @@ export class Metrics implements PipelineObserver {
 
   slotMissed(event: ObserverEvent<'slotMissed'>): void {
     this.#slotsMissed.inc({ account: event.account });
+  }
+
+  unknownAccount(event: ObserverEvent<'unknownAccount'>): void {
+    this.#unknownAccounts.inc({ account: event.account });
   }
 
   unknownCharge(event: ObserverEvent<'unknownCharge'>): void {

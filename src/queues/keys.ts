@@ -12,6 +12,11 @@ export const queueKeys = {
    * about 1 in 10^15.
    */
   marker: (prefix: string, jobId: string) => `${prefix}:idem:${markerName(jobId)}`,
+  /**
+   * The live call of a shipment: `<call id>|<deadline ms>`, written by the gate with a grant and
+   * removed by the settle, so that no second call is granted while one may be in flight.
+   */
+  liveCall: (prefix: string, shipKey: string) => `${prefix}:call:${markerName(shipKey)}`,
   /** BullMQ's hash of a job (its existence means the queue holds the job in some state). */
   job: (prefix: string, queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
 };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -131,7 +132,7 @@ export class Producer {
         batch.map(({ job }) => ({
           name: job.name,
           data: job.data,
-          opts: workJobOptions(job.id, this.#options.attempts),
+          opts: workJobOptions(job.id ?? syncJobId(job.account), this.#options.attempts),
         })),
       );
       batch.forEach(({ job, index }, i) => {
@@ -165,6 +166,15 @@ export class Producer {
     const marker = parseMarker(await redis.get(queueKeys.marker(prefix, id)));
     return marker?.kind === 'dead' ? 'dead' : 'completed';
   }
+}
+
+/**
+ * The id of a job without an idempotency key (a sync): a string the service picks, never one of
+ * BullMQ's bare integers, which it keeps for itself and refuses as a custom id (so the job could not
+ * move to the dead-letter queue under its id). `sync.<account>.<22 random base64url characters>`.
+ */
+export function syncJobId(account: string): string {
+  return `sync.${account}.${randomBytes(16).toString('base64url')}`;
 }
 
 /** BullMQ's states mapped onto ours (a prioritized job is waiting; an unknown one finished and left). */

@@ -36,13 +36,16 @@ async function gate(
 ): Promise<Reply> {
   const reply = (await t.redis.eval(
     GATE_SCRIPT,
-    6,
+    9,
     limiterKeys.account(t.prefix, account),
     limiterKeys.reservations(t.prefix, account),
     limiterKeys.parked(t.prefix, account),
     `${t.prefix}:marker:${job}`,
     `${t.prefix}:ship:${job}`,
     marks(account),
+    `${t.prefix}:marker:${job}`,
+    `${t.prefix}:call:${job}`,
+    `${t.prefix}:ship:${job}:lock`,
     job,
     BASE_US,
     MAX_WAIT_US,
@@ -53,6 +56,9 @@ async function gate(
     RATE,
     mark === '' ? '' : job,
     mark,
+    '',
+    '',
+    0,
   )) as [string, number | string, number | string, (number | string)?];
   return { kind: reply[0], slot: Number(reply[1]), now: Number(reply[2]), allowed: Number(reply[3]) };
 }
