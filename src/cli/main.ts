@@ -12,6 +12,7 @@ import { jobCommand } from './job.js';
 import { ledgerExportCommand, ledgerSummaryCommand } from './ledger.js';
 import { type CliIO, toJson } from './output.js';
 import { Session } from './session.js';
+import { packageVersion } from './version.js';
 
 export type { CliIO, Output } from './output.js';
 
@@ -46,6 +47,10 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (argv.length === 0) {
     io.stderr.write(globalHelp());
     return 2;
+  }
+  if (argv[0] === '--version') {
+    io.stdout.write(`${packageVersion()}\n`);
+    return 0;
   }
   if (argv[0] === 'help') {
     io.stdout.write(helpFor(argv.slice(1)));
@@ -149,6 +154,7 @@ function globalHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`),
     '',
     'Every command takes --json (machine-readable output on stdout) and --help.',
+    '"fulfill --version" prints the version.',
     'Run "fulfill <command> --help" for its options.',
     '',
     'Environment: REDIS_URL, FULFILLMENT_PREFIX, FULFILLMENT_ACCOUNTS or FULFILLMENT_ACCOUNTS_FILE,',

@@ -73,7 +73,7 @@ export interface ConfigNeeds {
   readonly apiKeys?: boolean;
 }
 
-/** Every environment variable the product reads; the compose file and README are tested against it. */
+/** Every environment variable the product reads; compose and docs/configuration.md are tested against it. */
 export const ENV_NAMES = [
   'REDIS_URL',
   'REDIS_SENTINELS',

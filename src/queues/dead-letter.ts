@@ -22,7 +22,7 @@ export interface DeadRecord extends DeadInfo {
   readonly enqueuedAt: number;
 }
 
-/** One item of `GET /v1/dead-letter` (DESIGN.md). */
+/** One item of `GET /v1/dead-letter` (docs/api.md). */
 export interface DeadLetterItem {
   readonly id: string;
   readonly queue: WorkQueueName;

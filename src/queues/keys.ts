@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-/** Queue names (DESIGN.md) and the Redis keys this layer reads beside BullMQ's own. */
+/** Queue names (docs/design.md) and the Redis keys this layer reads beside BullMQ's own. */
 export const QUEUE_NAMES = { ship: 'ship', sync: 'sync', deadLetter: 'dead-letter' } as const;
 export type WorkQueueName = 'ship' | 'sync';
 

@@ -12,7 +12,7 @@ import { workJobOptions } from './job-options.js';
 import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
 import { CLAIM_SCRIPT, parseMarker } from './markers.js';
 
-/** Job states of DESIGN.md ("GET /v1/jobs/:id"). */
+/** Job states of docs/api.md ("GET /v1/jobs/:id"). */
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'dead';
 
 export interface EnqueueResult {

@@ -9,7 +9,7 @@ import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
 import { parseMarker } from './markers.js';
 import { type JobState, Producer, toJobState } from './producer.js';
 
-/** `GET /v1/jobs/:id` (DESIGN.md). */
+/** `GET /v1/jobs/:id` (docs/api.md). */
 export interface JobView {
   readonly id: string;
   readonly queue: WorkQueueName | 'dead-letter';
@@ -20,7 +20,7 @@ export interface JobView {
   readonly lastError: string | null;
 }
 
-/** `GET /v1/accounts` item (DESIGN.md); never the token. */
+/** `GET /v1/accounts` item (docs/api.md); never the token. */
 export interface AccountView {
   readonly id: string;
   readonly provider: Account['provider'];

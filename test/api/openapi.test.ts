@@ -42,7 +42,7 @@ describe('GET /openapi.json', () => {
     for (const path of Object.keys(doc.paths)) expect(path).toMatch(/^\//);
   });
 
-  it('covers every /v1 route of DESIGN.md', () => {
+  it('covers every /v1 route of the public contract', () => {
     const v1 = operations()
       .filter(({ path }) => path.startsWith('/v1/'))
       .map(({ path, method }) => `${method.toUpperCase()} ${path}`)
