@@ -82,13 +82,19 @@ export class Ledger {
     checkContext(ctx);
     checkTime(at, 'at', 'bad_context');
     const amount = settledAmount(settlement);
-    const { alsoSet, liveKey } = options;
+    const { alsoSet, liveKey, event } = options;
     if (alsoSet && alsoSet.ttlMs !== null && (!Number.isSafeInteger(alsoSet.ttlMs) || alsoSet.ttlMs <= 0)) {
       throw new LedgerError('bad_context', `alsoSet.ttlMs must be a positive integer, got ${alsoSet.ttlMs}`);
     }
     const id = callId(ctx.jobId, ctx.attempt);
     const entry = amount === 0 ? null : makeEntry(ctx, at, amount);
-    const keys = [...this.scriptKeys(), liveKey ?? this.keys.inflight, ...(alsoSet?.keys ?? [])];
+    // Stand-ins for absent keys are keys the script already holds and leaves alone.
+    const keys = [
+      ...this.scriptKeys(),
+      liveKey ?? this.keys.inflight,
+      event?.key ?? this.keys.inflight,
+      ...(alsoSet?.keys ?? []),
+    ];
     const args = [
       id,
       member(at, id),
@@ -96,6 +102,9 @@ export class Ledger {
       alsoSet?.value ?? '',
       alsoSet?.ttlMs == null ? '' : String(alsoSet.ttlMs),
       liveKey === undefined ? '' : '1',
+      event?.type ?? '',
+      String(at),
+      event === undefined ? '' : JSON.stringify(event.data),
     ];
     const wrote = await SETTLE.run(this.redis, keys, args);
     return wrote === 1 ? entry : null;

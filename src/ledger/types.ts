@@ -61,6 +61,8 @@ export interface SettleOptions {
    * it still names this call, so the next run of the job may call again only after this one settled.
    */
   readonly liveKey?: string;
+  /** An event recorded with the settle, in the outbox stream at `key` (see src/events). */
+  readonly event?: { readonly key: string; readonly type: string; readonly data: unknown };
 }
 
 export type GroupBy = 'account' | 'shop' | 'operation' | 'day';

@@ -70,12 +70,14 @@ interface Run {
   readonly token: string | undefined;
   readonly signal: AbortSignal | undefined;
   readonly jobId: string;
+  readonly queue: WorkQueueName;
   readonly name: JobName;
   readonly data: JobData;
   readonly account: Account;
   /** The ledger's call context of this run (its attempt is BullMQ's activation count). */
   readonly ctx: CallContext;
   readonly keys: {
+    readonly prefix: string;
     /** The job id's marker, and the shipment key's (the same key unless the id is not the key). */
     readonly marker: string;
     readonly shipMarker: string;
@@ -159,11 +161,13 @@ export function createProcessor(
       token,
       signal,
       jobId,
+      queue: deps.queue,
       name,
       data,
       account,
       ctx: callContext(account, name, data, jobId, job.attemptsStarted),
       keys: {
+        prefix: deps.prefix,
         marker: queueKeys.marker(deps.prefix, jobId),
         shipMarker: queueKeys.marker(deps.prefix, shipKey),
         live: queueKeys.liveCall(deps.prefix, shipKey),
@@ -343,7 +347,11 @@ export function createProcessor(
     let settlement = settlementOf(reply);
     const entry = await bookkeeping(run, 'settle the call', async () => {
       try {
-        return await deps.ledger.settle(run.ctx, settlement, Date.now(), { alsoSet, liveKey: keys.live });
+        return await deps.ledger.settle(run.ctx, settlement, Date.now(), {
+          alsoSet,
+          liveKey: keys.live,
+          event: decision.kind === 'done' ? completedEvent(run, decision) : undefined,
+        });
       } catch (err) {
         // An answer whose charge cannot be recorded as stated is recorded as unknown, not dropped.
         if (err instanceof LedgerError && err.kind === 'bad_settlement') settlement = { unknown: true };
@@ -440,6 +448,22 @@ export function createProcessor(
     }
     throw new Error(`unexpected marker for job ${String(job.id)}`);
   }
+}
+
+/** The job.completed event, recorded by the settle that completes the job. */
+function completedEvent(run: Run, done: Extract<Decision, { kind: 'done' }>) {
+  return {
+    key: queueKeys.outbox(run.keys.prefix),
+    type: 'job.completed',
+    data: {
+      id: run.jobId,
+      queue: run.queue,
+      name: run.name,
+      account: run.account.id,
+      result: done.result,
+      charge: done.charge,
+    },
+  };
 }
 
 function deadInfo(outcome: Outcome, attemptsMade: number): DeadInfo {

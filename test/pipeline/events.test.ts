@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueKeys } from '../../src/queues/keys.js';
+import { startTestPipeline, type TestPipeline, testAccount, vvtoolShip } from '../helpers/pipeline.js';
+import { until } from '../helpers/wait.js';
+
+// Events are recorded by the script that makes the change they report, in the outbox stream, and
+// only while the outbox exists (a consumer group created it): no consumer, no growth.
+const vv = testAccount('ev', 'vvtool');
+let p: TestPipeline;
+
+beforeAll(async () => {
+  p = await startTestPipeline('events', [vv]);
+  p.startWorkers(['ship']);
+});
+afterAll(async () => {
+  await p?.close();
+});
+
+async function completed(id: string) {
+  return until(`job ${id} to complete`, async () => (await p.service.getJob(id))?.state === 'completed');
+}
+
+async function events() {
+  const entries = await p.redis.xrange(queueKeys.outbox(p.prefix), '-', '+');
+  return entries.map(([id, fields]) => {
+    const record: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
+    return { id, type: record['type'], at: Number(record['at']), data: JSON.parse(record['data']!) };
+  });
+}
+
+describe('the outbox', () => {
+  it('stays absent while no consumer group exists', async () => {
+    const { id } = await p.service.producer.ship(vvtoolShip(vv.id));
+    await completed(id);
+    expect(await p.redis.exists(queueKeys.outbox(p.prefix))).toBe(0);
+  });
+
+  it('gets one job.completed per completed job, written by the settle, with its charge', async () => {
+    await p.redis.xgroup('CREATE', queueKeys.outbox(p.prefix), 'test', '$', 'MKSTREAM');
+    const payload = vvtoolShip(vv.id);
+    const { id } = await p.service.producer.ship(payload);
+    await completed(id);
+    // A duplicate enqueue and a replay of the finished job record nothing more.
+    await p.service.producer.ship(payload);
+    const recorded = (await events()).filter((event) => event.data.id === id);
+    expect(recorded).toEqual([
+      {
+        id: expect.stringMatching(/^\d+-\d+$/),
+        type: 'job.completed',
+        at: expect.any(Number),
+        data: { id, queue: 'ship', name: 'vvtool.send', account: vv.id, result: 'shipped', charge: 1 },
+      },
+    ]);
+    expect(JSON.stringify(recorded)).not.toContain(vv.token);
+  });
+});
