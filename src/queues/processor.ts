@@ -240,9 +240,12 @@ function deadInfo(outcome: Outcome, attemptsMade: number): Omit<DeadInfo, 'faile
   return { reason: outcome.reason, code: outcome.code, message: outcome.message, attemptsMade };
 }
 
-/** Any HTTP answer is known (it charged what it says); no answer after sending may have charged. */
+/**
+ * An answer that says its charge is known (it charged what it says); one that cannot say it (a 5xx
+ * such as 500, 502, 504, an unreadable body or charge) and no answer after sending may have charged.
+ */
 function settlementOf(reply: UpstreamReply): Settlement {
-  if (reply.answered) return { amount: reply.charge };
+  if (reply.answered) return reply.chargeKnown ? { amount: reply.charge } : { unknown: true };
   return reply.sent ? { unknown: true } : { amount: 0 };
 }
 
