@@ -258,7 +258,12 @@ describe('random faults', () => {
   it('applies after to server errors too (processed, charged, then a 5xx), never to 429', async () => {
     sandbox.setFaults({ rate: 1, kinds: ['http502'], when: 'after' });
     expect((await vvSend(sandbox.url, VV, ship('8300'))).status).toBe(502);
-    expect(sandbox.calls()[0]).toMatchObject({ processed: true, charged: 1, httpStatus: 502, fault: 'http502' });
+    expect(sandbox.calls()[0]).toMatchObject({
+      processed: true,
+      charged: 1,
+      httpStatus: 502,
+      fault: 'http502',
+    });
     sandbox.setFaults({ rate: 1, kinds: ['http429'], when: 'after' });
     expect((await vvSend(sandbox.url, VV, ship('8301'))).status).toBe(429);
     expect(sandbox.calls()[1]).toMatchObject({ processed: false, charged: 0 });
