@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from '../config/index.js';
+import { MAX_KEY_LENGTH } from '../jobs/index.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/index.js';
 import { REDIS_AWAY_STATES, RedisUnavailableError } from '../queues/producer.js';
@@ -49,6 +50,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // A job id is its idempotency key, far longer than the router's default 100 characters for a
+    // split shipment or an escaped order number. The router measures a parameter once URL-decoded,
+    // so the key's own longest length is the bound.
+    routerOptions: { maxParamLength: MAX_KEY_LENGTH },
   });
 
   app.setValidatorCompiler(validatorCompiler);

@@ -95,6 +95,8 @@ type Decision =
       readonly result: DoneResult;
       readonly code: number | null;
       readonly charge: number;
+      /** False when the answer could not say what it cost (the ledger has it as unknown). */
+      readonly chargeKnown: boolean;
     }
   | { readonly kind: 'retry'; readonly message: string }
   | { readonly kind: 'dead'; readonly info: DeadInfo }
@@ -308,7 +310,8 @@ export function createProcessor(
           kind: 'done',
           result: outcome.result ?? 'shipped',
           code: outcome.code,
-          charge: reply.answered && Number.isFinite(reply.charge) && reply.charge >= 0 ? reply.charge : 0,
+          charge: reply.answered && reply.chargeKnown ? reply.charge : 0,
+          chargeKnown: reply.answered && reply.chargeKnown,
         };
       case 'retry': {
         const attempts = run.job.opts.attempts ?? 1;
@@ -461,7 +464,7 @@ function completedEvent(run: Run, done: Extract<Decision, { kind: 'done' }>) {
       name: run.name,
       account: run.account.id,
       result: done.result,
-      charge: done.charge,
+      charge: done.chargeKnown ? done.charge : null,
     },
   };
 }
@@ -476,9 +479,12 @@ function deadInfo(outcome: Outcome, attemptsMade: number): DeadInfo {
   };
 }
 
-/** Any HTTP answer is known (it charged what it says); no answer after sending may have charged. */
+/**
+ * An answer that says its charge is known (it charged what it says); one that cannot say it (a 5xx
+ * such as 500, 502, 504, an unreadable body or charge) and no answer after sending may have charged.
+ */
 function settlementOf(reply: UpstreamReply): Settlement {
-  if (reply.answered) return { amount: reply.charge };
+  if (reply.answered) return reply.chargeKnown ? { amount: reply.charge } : { unknown: true };
   return reply.sent ? { unknown: true } : { amount: 0 };
 }
 
