@@ -157,3 +157,15 @@ export async function queuedJobs(service: Fulfillment): Promise<number> {
   ]);
   return [...Object.values(ship), ...Object.values(sync)].reduce((sum, n) => sum + n, 0);
 }
+
+/** Every key under the test's prefix with its serialised value: equal snapshots, nothing changed. */
+export async function redisSnapshot(t: TestRedis): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await t.redis.scan(cursor, 'MATCH', `${t.prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) out.set(key, (await t.redis.dumpBuffer(key))?.toString('hex') ?? '');
+  } while (cursor !== '0');
+  return out;
+}

@@ -5,6 +5,7 @@ import {
   type Harness,
   makeDead,
   PRODUCER_AUTH,
+  redisSnapshot,
   SECRETS,
   shipBody,
   startHarness,
@@ -41,19 +42,6 @@ const PRODUCER_MAY = new Set([
   'GET /v1/jobs',
 ]);
 
-/** Every key under the test's prefix with its serialised value: equal snapshots, nothing changed. */
-async function snapshot(): Promise<Map<string, string>> {
-  const redis = h.t.redis;
-  const out = new Map<string, string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${h.t.prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) out.set(key, (await redis.dumpBuffer(key))?.toString('hex') ?? '');
-  } while (cursor !== '0');
-  return out;
-}
-
 /** A request for each operation that would change something if it were let through. */
 function requestFor(route: { method: string; path: string }, deadId: string, otherDeadId = deadId) {
   // The redrive and the delete each get a dead job of their own, so both can act on it.
@@ -77,7 +65,7 @@ describe('a producer key (PRODUCER_API_KEYS)', () => {
     await h.service.limiter.hold('dm1', { reason: 'balance spent', code: 209, message: '余额不足' });
     const forbidden = routes.filter((route) => !PRODUCER_MAY.has(`${route.method} ${route.path}`));
     expect(forbidden.length).toBeGreaterThanOrEqual(8);
-    const before = await snapshot();
+    const before = await redisSnapshot(h.t);
     for (const route of forbidden) {
       const response = await h.inject({ ...requestFor(route, deadId, otherDeadId), headers: PRODUCER_AUTH });
       expect(response.statusCode, `${route.method} ${route.path}`).toBe(403);
@@ -94,7 +82,7 @@ describe('a producer key (PRODUCER_API_KEYS)', () => {
     // Also for the resume of the account held above, and without a body.
     const resume = await h.inject({ method: 'POST', url: '/v1/accounts/dm1/resume', headers: PRODUCER_AUTH });
     expect(resume.statusCode).toBe(403);
-    expect(await snapshot()).toEqual(before);
+    expect(await redisSnapshot(h.t)).toEqual(before);
     expect((await h.service.listAccounts()).find((a) => a.id === 'dm1')?.state).toBe('held');
     expect(await h.service.deadLetters.get(deadId)).not.toBeNull();
     expect(await h.service.deadLetters.get(otherDeadId)).not.toBeNull();
@@ -104,7 +92,7 @@ describe('a producer key (PRODUCER_API_KEYS)', () => {
       const response = await h.inject({ ...requestFor(route, deadId, otherDeadId), headers: AUTH });
       expect(response.statusCode, `${route.method} ${route.path}`).toBeLessThan(300);
     }
-    expect(await snapshot()).not.toEqual(before);
+    expect(await redisSnapshot(h.t)).not.toEqual(before);
   });
 
   it('may enqueue and read jobs', async () => {
