@@ -212,6 +212,11 @@ export const AccountItem = Type.Object({
 
 export const AccountList = Type.Object({ items: Type.Array(AccountItem) });
 
+export const HoldResult = Type.Object({
+  id: Type.String(),
+  state: Type.Literal('held'),
+});
+
 export const ResumeResult = Type.Object({
   id: Type.String(),
   state: Type.Literal('active'),

@@ -113,8 +113,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await app.register(healthRoutes, { service, metrics });
   await app.register(
     async (v1) => {
-      // Scoped to this context (Fastify encapsulation): probes, metrics and docs stay open.
-      v1.addHook('onRequest', bearerAuth(config.apiKeys));
+      // Scoped to this context (Fastify encapsulation): probes, metrics and docs stay open. A producer
+      // key is refused here (403) on every route but enqueue and job reads, before anything is read.
+      v1.decorateRequest('caller', null);
+      v1.addHook('onRequest', bearerAuth({ operator: config.apiKeys, producer: config.producerApiKeys }));
       // After auth and validation (a bad key or body is told so whatever Redis does): with Redis away,
       // answer at once instead of queueing the request's commands until it is back. A connection
       // still being made at start-up is let through: its commands wait for it briefly.

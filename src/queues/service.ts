@@ -2,9 +2,11 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Account, Config } from '../config/index.js';
 import type { AccountLookup, JobName } from '../jobs/index.js';
+import { ValidationError } from '../jobs/index.js';
 import { Ledger } from '../ledger/index.js';
 import { AccountLimiter, type AccountState } from '../limiter/index.js';
 import { DeadLetters } from './dead-letter.js';
+import { holdReasonIssues } from './hold.js';
 import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
 import { parseMarker } from './markers.js';
 import { type JobState, Producer, toJobState } from './producer.js';
@@ -164,6 +166,24 @@ export class Fulfillment {
       }
     }
     return { id, state: 'active', released };
+  }
+
+  /**
+   * Holds an account by hand, as a hold answer from the upstream does: its jobs park without calling
+   * or spending an attempt until it is resumed. Holding a held account changes nothing (`changed`
+   * false; the first reason stays). Null for an account that is not configured; a ValidationError
+   * for a reason that is not 1-256 characters of text.
+   */
+  async holdAccount(
+    id: string,
+    reason: unknown,
+  ): Promise<{ id: string; state: 'held'; changed: boolean } | null> {
+    const issues = holdReasonIssues(reason);
+    if (issues.length > 0) throw new ValidationError(issues);
+    if (!this.accounts.has(id)) return null;
+    const text = reason as string;
+    const changed = await this.limiter.hold(id, { reason: text, code: null, message: text });
+    return { id, state: 'held', changed };
   }
 
   /** Closes the queues; the Redis connection belongs to the caller. */

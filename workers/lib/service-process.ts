@@ -102,5 +102,7 @@ export async function startServiceProcess(
   }
   shutdownOnSignal(closers, config.shutdownGraceMs, log);
   log.info({ queues, prefix: config.prefix, accounts: config.accounts.length }, 'started');
+  // Settings that start but put something at risk (a token over plain http): once, at start.
+  for (const warning of config.warnings) log.warn(warning);
   return { config, log, service, workers, onClose: (closer) => closers.push(closer) };
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Fulfillment } from '../../queues/service.js';
+import { logOperatorAction } from '../audit.js';
 import { HttpError } from '../errors.js';
 import {
   DeadLetterPage,
@@ -11,6 +12,8 @@ import {
 } from '../schemas.js';
 
 const DEFAULT_LIMIT = 100;
+/** Ids named in a redrive's log line; the count is always there (a redrive moves up to 1,000). */
+const LOGGED_IDS = 20;
 
 /** GET /v1/dead-letter, POST /v1/dead-letter/redrive, DELETE /v1/dead-letter/:id. */
 export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> = async (
@@ -24,7 +27,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment 
         summary: 'Dead jobs, oldest first, filtered and paged',
         tags: ['dead-letter'],
         querystring: DeadLetterQuery,
-        response: { 200: DeadLetterPage, ...errorResponses(400, 401) },
+        response: { 200: DeadLetterPage, ...errorResponses(400, 401, 403) },
       },
     },
     async (request) => {
@@ -48,7 +51,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment 
           'that key. All or nothing: if any patched job is invalid, none moves. At most 1000 per call by filter.',
         tags: ['dead-letter'],
         body: RedriveBody,
-        response: { 200: RedriveResult, ...errorResponses(400, 401, 413) },
+        response: { 200: RedriveResult, ...errorResponses(400, 401, 403, 413) },
       },
     },
     async (request) => {
@@ -61,11 +64,19 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment 
           },
         ]);
       }
-      return service.deadLetters.redrive({
+      const result = await service.deadLetters.redrive({
         ...(ids === undefined ? {} : { ids }),
         ...(filter === undefined ? {} : { filter }),
         ...(patch === undefined ? {} : { patch }),
       });
+      logOperatorAction(request, 'redrive', {
+        redriven: result.redriven,
+        ...(filter === undefined ? {} : { filter }),
+        // The patched fields by name: the ids and values are in the jobs themselves.
+        patched: patch === undefined ? [] : Object.keys(patch),
+        ids: result.ids.slice(0, LOGGED_IDS),
+      });
+      return result;
     },
   );
 
@@ -76,13 +87,14 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment 
         summary: 'Purge one dead job for good (its key can then be enqueued afresh)',
         tags: ['dead-letter'],
         params: JobIdParams,
-        response: { 204: { type: 'null', description: 'Purged' }, ...errorResponses(400, 401, 404) },
+        response: { 204: { type: 'null', description: 'Purged' }, ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
       if (!(await service.deadLetters.remove(request.params.id))) {
         throw new HttpError(404, 'not found', [{ path: 'id', message: 'no dead job with this id' }]);
       }
+      logOperatorAction(request, 'dead-letter delete', { id: request.params.id });
       return reply.code(204).send(null);
     },
   );
