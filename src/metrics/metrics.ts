@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PipelineObserver } from '../queues/observer.js';
 import type { Fulfillment } from '../queues/service.js';
+import { packageVersion } from './build-info.js';
 import { type QueueSnapshot, readQueueSnapshot } from './snapshot.js';
 
 export interface MetricsOptions {
@@ -8,7 +9,26 @@ export interface MetricsOptions {
   readonly defaultMetrics?: boolean;
   /** How long a scrape waits for Redis before it reports `fulfillment_redis_up 0`. */
   readonly redisTimeoutMs?: number;
+  /**
+   * Export the gauges that read shared state from Redis (queue depths, dead letters, holds,
+   * `fulfillment_redis_up`); on by default. Every process sees the same values there, so only one
+   * process kind exports them (the API: `api` and `npm start`) and worker-only processes pass false:
+   * a sum over every process then counts each job once.
+   */
+  readonly sharedState?: boolean;
 }
+
+/**
+ * The gauges that read shared state, each exported by the API process kind only (see `sharedState`).
+ * Several API replicas each export the same value: aggregate them with max(), never sum().
+ */
+export const SHARED_STATE_GAUGES = [
+  'fulfillment_redis_up', // whether this scrape could read Redis: about the API's view of it
+  'fulfillment_queue_jobs', // BullMQ's counts, one set per Redis
+  'fulfillment_dead_letter_jobs', // the dead-letter queue's length
+  'fulfillment_accounts_held', // hold flags live in Redis, one per account
+  'fulfillment_account_held',
+] as const;
 
 type ObserverEvent<K extends keyof PipelineObserver> = Parameters<NonNullable<PipelineObserver[K]>>[0];
 
@@ -83,6 +103,18 @@ export class Metrics implements PipelineObserver {
   constructor(options: MetricsOptions = {}) {
     this.#redisTimeoutMs = options.redisTimeoutMs ?? 2_000;
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    new Gauge({
+      name: 'fulfillment_build_info',
+      help: 'Always 1; the labels say which version of the product runs on which Node.js',
+      labelNames: ['version', 'node'] as const,
+      registers,
+    }).set({ version: packageVersion(), node: process.versions.node }, 1);
+    if (options.sharedState ?? true) this.#sharedStateGauges();
+  }
+
+  /** The scrape-time gauges: read from Redis, the same in every process sharing it. */
+  #sharedStateGauges(): void {
     const snapshot = () => this.#snapshot();
     const registers = [this.registry];
     new Gauge({
