@@ -28,6 +28,9 @@ export const SHARED_STATE_GAUGES = [
   'fulfillment_dead_letter_jobs', // the dead-letter queue's length
   'fulfillment_accounts_held', // hold flags live in Redis, one per account
   'fulfillment_account_held',
+  'fulfillment_account_rate_limit', // the configured rate: every process has the same accounts file
+  'fulfillment_redis_memory_used_bytes', // one Redis, one figure
+  'fulfillment_redis_maxmemory_bytes',
 ] as const;
 
 type ObserverEvent<K extends keyof PipelineObserver> = Parameters<NonNullable<PipelineObserver[K]>>[0];
@@ -57,6 +60,12 @@ export class Metrics implements PipelineObserver {
   readonly #coupons = new Counter({
     name: 'fulfillment_coupons_spent_total',
     help: 'Point coupons the upstreams reported charging, by account',
+    labelNames: ['account', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly #calls = new Counter({
+    name: 'fulfillment_upstream_calls_total',
+    help: 'Upstream calls made, by account (against fulfillment_account_rate_limit: limiter utilisation)',
     labelNames: ['account', 'provider'] as const,
     registers: [this.registry],
   });
@@ -170,6 +179,37 @@ export class Metrics implements PipelineObserver {
         }
       },
     });
+    new Gauge({
+      name: 'fulfillment_account_rate_limit',
+      help: "Upstream calls per second the account's limit allows (its ratePerSecond)",
+      labelNames: ['account', 'provider'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        const read = await snapshot();
+        for (const account of read?.accounts ?? []) {
+          this.set({ account: account.id, provider: account.provider }, account.ratePerSecond);
+        }
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_redis_memory_used_bytes',
+      help: "Redis's used_memory (INFO memory); NaN where it cannot be read",
+      registers,
+      async collect() {
+        const memory = (await snapshot())?.memory;
+        this.set(memory ? memory.used : Number.NaN);
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_redis_maxmemory_bytes',
+      help: "Redis's maxmemory (0: no limit), where it refuses writes under noeviction; NaN if unread",
+      registers,
+      async collect() {
+        const memory = (await snapshot())?.memory;
+        this.set(memory ? memory.max : Number.NaN);
+      },
+    });
   }
 
   /** Where the scrape-time gauges read from; without it they stay empty and redis_up is 0. */
@@ -196,6 +236,7 @@ export class Metrics implements PipelineObserver {
       code,
       outcome: event.outcome,
     });
+    this.#calls.inc({ account: event.account, provider: event.provider });
     if (event.charge > 0)
       this.#coupons.inc({ account: event.account, provider: event.provider }, event.charge);
   }

@@ -167,9 +167,11 @@ describe('an API process, a ship worker and a sync worker', () => {
     // Prometheus's sum over every target: one per upstream call, the charges the sandbox made.
     expect(sumOf(all, 'fulfillment_job_outcomes_total')).toBe(report.calls);
     expect(sumOf(all, 'fulfillment_job_outcomes_total', { outcome: 'retry' })).toBe(1);
+    expect(sumOf(all, 'fulfillment_upstream_calls_total')).toBe(report.calls);
     expect(sumOf(all, 'fulfillment_coupons_spent_total')).toBe(report.charged);
     for (const [account, figures] of Object.entries(report.byAccount)) {
       expect(sumOf(all, 'fulfillment_coupons_spent_total', { account }), account).toBe(figures.charged);
+      expect(sumOf(all, 'fulfillment_upstream_calls_total', { account }), account).toBe(figures.calls);
     }
     // Each worker counted its own queue's calls, and the API none.
     expect(sumOf(fromShip, 'fulfillment_job_outcomes_total', { queue: 'sync' })).toBe(0);
@@ -192,6 +194,8 @@ describe('an API process, a ship worker and a sync worker', () => {
       ).toBe(false);
     }
     expect(sumOf(all, 'fulfillment_queue_jobs', { state: 'completed' })).toBe(jobs.length);
+    expect(sumOf(fromApi, 'fulfillment_account_rate_limit', { account: 'vv1' })).toBe(10);
+    expect(sumOf(fromApi, 'fulfillment_redis_memory_used_bytes')).toBeGreaterThan(0);
 
     // Every process says what it runs.
     for (const samples of [fromApi, fromShip, fromSync]) {
