@@ -1,12 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { SHARED_STATE_GAUGES } from '../../src/metrics/index.js';
 import type { SandboxControl } from '../../src/sandbox/index.js';
+import { freePort } from '../helpers/ports.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 import { startSandboxProcess } from '../helpers/sandbox-process.js';
 import { until } from '../helpers/wait.js';
+import { healthcheckArgv } from './dockerfile.js';
 import { parseExposition, type Sample, sumOf } from './exposition.js';
 
 // The Compose layout in miniature: an API process, a ship worker and a sync worker, each a real
@@ -68,6 +72,13 @@ function addressFrom(child: Child, msg: string): Promise<string> {
     },
     { timeoutMs: 30_000 },
   );
+}
+
+/** Runs the Dockerfile's HEALTHCHECK command with this environment; its exit code. */
+function healthcheck(env: Record<string, string>): number | null {
+  const [command, ...args] = healthcheckArgv(readFileSync('Dockerfile', 'utf8'));
+  const bin = command === 'node' ? process.execPath : command!;
+  return spawnSync(bin, args, { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 10_000 }).status;
 }
 
 async function scrape(base: string): Promise<Sample[]> {
@@ -223,6 +234,10 @@ describe('an API process, a ship worker and a sync worker', () => {
 
     const first = start('workers/sync.ts', { METRICS_PORT: '0' });
     const taken = new URL(await addressFrom(first, 'metrics listening')).port;
+    // The image's HEALTHCHECK, run as Docker would in the worker's container, finds it on METRICS_PORT.
+    const closed = String(await freePort());
+    expect(healthcheck({ PORT: closed, METRICS_PORT: taken })).toBe(0);
+    expect(healthcheck({ PORT: closed, METRICS_PORT: closed })).toBe(1);
     const second = start('workers/sync.ts', { METRICS_PORT: taken });
     await until('the cannot-listen line', () => second.output().includes('metrics server cannot listen'), {
       timeoutMs: 30_000,
