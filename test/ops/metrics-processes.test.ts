@@ -1,13 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { SHARED_STATE_GAUGES } from '../../src/metrics/index.js';
+import { Fulfillment } from '../../src/queues/service.js';
 import type { SandboxControl } from '../../src/sandbox/index.js';
 import { freePort } from '../helpers/ports.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
-import { type TestRedis, testRedis } from '../helpers/redis.js';
+import { deleteByPrefix, type TestRedis, testRedis } from '../helpers/redis.js';
 import { startSandboxProcess } from '../helpers/sandbox-process.js';
 import { until } from '../helpers/wait.js';
 import { healthcheckArgv } from './dockerfile.js';
@@ -226,6 +228,52 @@ describe('an API process, a ship worker and a sync worker', () => {
       expect(child.output()).not.toContain(API_KEY);
     }
   }, 120_000);
+
+  it('a worker keeps serving /metrics while it drains on SIGTERM', async () => {
+    const prefix = `${t.prefix}-drain`;
+    const worker = start('workers/ship.ts', {
+      METRICS_PORT: '0',
+      FULFILLMENT_PREFIX: prefix,
+      SHUTDOWN_GRACE_MS: '20000',
+    });
+    const base = await addressFrom(worker, 'metrics listening');
+    const service = new Fulfillment(
+      loadConfig({ REDIS_URL: t.url, FULFILLMENT_PREFIX: prefix, FULFILLMENT_ACCOUNTS: ACCOUNTS }),
+      new Redis(t.url, { maxRetriesPerRequest: null }),
+    );
+    // A slow upstream keeps the job in flight, and the worker draining, for a few seconds.
+    await sandbox.control.setLatency(3_000);
+    try {
+      await service.producer.ship({
+        account: 'vv1',
+        tid: '4011223344599999999',
+        shop_id: 'shop-1',
+        out_sid: 'YT9999999999',
+        company_code: 'YTO',
+      });
+      await until(
+        'the job to run',
+        async () => (await service.queues.ship.getJobCounts('active')).active === 1,
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      const exited = worker.stop('SIGTERM');
+      await until('the worker to start shutting down', () =>
+        worker.output().includes('"msg":"shutting down"'),
+      );
+      const during = await scrape(base);
+      expect(during.some((sample) => sample.name === 'fulfillment_build_info')).toBe(true);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect(await exited).toBe(0);
+      expect((await service.queues.ship.getJobCounts('completed')).completed).toBe(1);
+    } finally {
+      await sandbox.control.setLatency(0);
+      await service.close();
+      await service.redis.quit();
+      await deleteByPrefix(t.redis, prefix);
+    }
+  }, 90_000);
 
   it('a worker with METRICS_PORT=off serves nothing and still works; a taken port does not stop it', async () => {
     const off = start('workers/sync.ts', { METRICS_PORT: 'off' });

@@ -46,11 +46,8 @@ export async function serveWorkerMetrics(proc: ServiceProcess, metrics: Metrics)
   }
   const { port: bound } = server.address() as AddressInfo;
   proc.log.info({ address: `http://0.0.0.0:${bound}` }, 'metrics listening');
-  proc.onClose({
-    name: 'metrics',
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  });
+  // No closer: the server stays up until the process exits, so the counts of jobs that finish during
+  // the shutdown grace period can still be scraped and the healthcheck answers while the worker
+  // drains. Unref'd, it never keeps the process alive by itself.
+  server.unref();
 }
