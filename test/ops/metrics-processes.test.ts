@@ -121,6 +121,8 @@ describe('an API process, a ship worker and a sync worker', () => {
 
     // One vv-tool order answers 101 (upstream timeout, retried) first: calls then outnumber jobs.
     await sandbox.control.script('vvtool', '4011223344500000000', [{ code: 101 }]);
+    // One damaijia delivery has its connection reset before an answer: a charge unknown, then a retry.
+    await sandbox.control.script('damaijia', 'ORD-metrics-0', [{ fault: 'reset' }]);
     const jobs = [
       ...Array.from({ length: 12 }, (_, i) => ({
         type: 'ship',
@@ -168,7 +170,9 @@ describe('an API process, a ship worker and a sync worker', () => {
     );
 
     const report = await sandbox.control.report();
-    expect(report.calls).toBe(jobs.length + 1);
+    expect(report.calls).toBe(jobs.length + 2);
+    const faulted = (await sandbox.control.calls()).filter((call) => call.fault !== null);
+    expect(faulted.map((call) => call.account)).toEqual(['dm1']);
     expect(report.charged).toBeGreaterThan(0);
     const [fromApi, fromShip, fromSync] = await Promise.all([
       scrape(apiBase),
@@ -179,7 +183,9 @@ describe('an API process, a ship worker and a sync worker', () => {
 
     // Prometheus's sum over every target: one per upstream call, the charges the sandbox made.
     expect(sumOf(all, 'fulfillment_job_outcomes_total')).toBe(report.calls);
-    expect(sumOf(all, 'fulfillment_job_outcomes_total', { outcome: 'retry' })).toBe(1);
+    expect(sumOf(all, 'fulfillment_job_outcomes_total', { outcome: 'retry' })).toBe(2);
+    expect(sumOf(all, 'fulfillment_unknown_charges_total')).toBe(faulted.length);
+    expect(sumOf(all, 'fulfillment_unknown_charges_total', { account: 'dm1' })).toBe(1);
     expect(sumOf(all, 'fulfillment_upstream_calls_total')).toBe(report.calls);
     expect(sumOf(all, 'fulfillment_coupons_spent_total')).toBe(report.charged);
     for (const [account, figures] of Object.entries(report.byAccount)) {
