@@ -10,8 +10,8 @@ export interface MetricsOptions {
   /** How long a scrape waits for Redis before it reports `fulfillment_redis_up 0`. */
   readonly redisTimeoutMs?: number;
   /**
-   * Export the gauges that read shared state from Redis (queue depths, dead letters, holds,
-   * `fulfillment_redis_up`); on by default. Every process sees the same values there, so only one
+   * Export the gauges that read shared state from Redis (SHARED_STATE_GAUGES: queue depths, dead
+   * letters, holds, account rates, Redis memory, `fulfillment_redis_up`); on by default. Every process sees the same values there, so only one
    * process kind exports them (the API: `api` and `npm start`) and worker-only processes pass false:
    * a sum over every process then counts each job once.
    */
