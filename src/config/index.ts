@@ -62,6 +62,8 @@ export interface Config {
   readonly allowRedisEviction: boolean;
   /** BullMQ job lock; a worker that dies mid-job has its jobs taken over after about this long. */
   readonly lockDurationMs: number;
+  /** Worker-only processes serve /metrics and /healthz here; null (`off`) serves nothing, 0 any free port. */
+  readonly metricsPort: number | null;
 }
 
 /** Every default in one place, checked against the type. */
@@ -82,6 +84,7 @@ export const DEFAULTS = {
   IDEMPOTENCY_RETENTION_DAYS: 7,
   LOCK_DURATION_MS: 30_000,
   BOARD_READ_ONLY: true,
+  METRICS_PORT: 9464,
 } as const satisfies Record<string, string | number | boolean>;
 
 /** Which settings a process cannot start without. */
@@ -125,6 +128,7 @@ export const ENV_NAMES = [
   'IDEMPOTENCY_RETENTION_DAYS',
   'REDIS_ALLOW_EVICTION',
   'LOCK_DURATION_MS',
+  'METRICS_PORT',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -236,6 +240,11 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
       integer(read, 'IDEMPOTENCY_RETENTION_DAYS', DEFAULTS.IDEMPOTENCY_RETENTION_DAYS, 1, 365) * 86_400_000,
     allowRedisEviction: boolean(read, 'REDIS_ALLOW_EVICTION', false),
     lockDurationMs,
+    // `off` turns the worker's metrics server off; a port is otherwise read like PORT.
+    metricsPort:
+      read('METRICS_PORT')?.toLowerCase() === 'off'
+        ? null
+        : integer(read, 'METRICS_PORT', DEFAULTS.METRICS_PORT, 0, 65_535),
   });
 }
 

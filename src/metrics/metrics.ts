@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PipelineObserver } from '../queues/observer.js';
 import type { Fulfillment } from '../queues/service.js';
+import { packageVersion } from './build-info.js';
 import { type QueueSnapshot, readQueueSnapshot } from './snapshot.js';
 
 export interface MetricsOptions {
@@ -8,7 +9,29 @@ export interface MetricsOptions {
   readonly defaultMetrics?: boolean;
   /** How long a scrape waits for Redis before it reports `fulfillment_redis_up 0`. */
   readonly redisTimeoutMs?: number;
+  /**
+   * Export the gauges that read shared state from Redis (SHARED_STATE_GAUGES: queue depths, dead
+   * letters, holds, account rates, Redis memory, `fulfillment_redis_up`); on by default. Every process sees the same values there, so only one
+   * process kind exports them (the API: `api` and `npm start`) and worker-only processes pass false:
+   * a sum over every process then counts each job once.
+   */
+  readonly sharedState?: boolean;
 }
+
+/**
+ * The gauges that read shared state, each exported by the API process kind only (see `sharedState`).
+ * Several API replicas each export the same value: aggregate them with max(), never sum().
+ */
+export const SHARED_STATE_GAUGES = [
+  'fulfillment_redis_up', // whether this scrape could read Redis: about the API's view of it
+  'fulfillment_queue_jobs', // BullMQ's counts, one set per Redis
+  'fulfillment_dead_letter_jobs', // the dead-letter queue's length
+  'fulfillment_accounts_held', // hold flags live in Redis, one per account
+  'fulfillment_account_held',
+  'fulfillment_account_rate_limit', // the configured rate: every process has the same accounts file
+  'fulfillment_redis_memory_used_bytes', // one Redis, one figure
+  'fulfillment_redis_maxmemory_bytes',
+] as const;
 
 type ObserverEvent<K extends keyof PipelineObserver> = Parameters<NonNullable<PipelineObserver[K]>>[0];
 
@@ -37,6 +60,12 @@ export class Metrics implements PipelineObserver {
   readonly #coupons = new Counter({
     name: 'fulfillment_coupons_spent_total',
     help: 'Point coupons the upstreams reported charging, by account',
+    labelNames: ['account', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly #calls = new Counter({
+    name: 'fulfillment_upstream_calls_total',
+    help: 'Upstream calls made, by account (against fulfillment_account_rate_limit: limiter utilisation)',
     labelNames: ['account', 'provider'] as const,
     registers: [this.registry],
   });
@@ -89,6 +118,18 @@ export class Metrics implements PipelineObserver {
   constructor(options: MetricsOptions = {}) {
     this.#redisTimeoutMs = options.redisTimeoutMs ?? 2_000;
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    new Gauge({
+      name: 'fulfillment_build_info',
+      help: 'Always 1; the labels say which version of the product runs on which Node.js',
+      labelNames: ['version', 'node'] as const,
+      registers,
+    }).set({ version: packageVersion(), node: process.versions.node }, 1);
+    if (options.sharedState ?? true) this.#sharedStateGauges();
+  }
+
+  /** The scrape-time gauges: read from Redis, the same in every process sharing it. */
+  #sharedStateGauges(): void {
     const snapshot = () => this.#snapshot();
     const registers = [this.registry];
     new Gauge({
@@ -144,6 +185,37 @@ export class Metrics implements PipelineObserver {
         }
       },
     });
+    new Gauge({
+      name: 'fulfillment_account_rate_limit',
+      help: "Upstream calls per second the account's limit allows (its ratePerSecond)",
+      labelNames: ['account', 'provider'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        const read = await snapshot();
+        for (const account of read?.accounts ?? []) {
+          this.set({ account: account.id, provider: account.provider }, account.ratePerSecond);
+        }
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_redis_memory_used_bytes',
+      help: "Redis's used_memory (INFO memory); NaN where it cannot be read",
+      registers,
+      async collect() {
+        const memory = (await snapshot())?.memory;
+        this.set(memory ? memory.used : Number.NaN);
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_redis_maxmemory_bytes',
+      help: "Redis's maxmemory (0: no limit), where it refuses writes under noeviction; NaN if unread",
+      registers,
+      async collect() {
+        const memory = (await snapshot())?.memory;
+        this.set(memory ? memory.max : Number.NaN);
+      },
+    });
   }
 
   /** Where the scrape-time gauges read from; without it they stay empty and redis_up is 0. */
@@ -170,6 +242,7 @@ export class Metrics implements PipelineObserver {
       code,
       outcome: event.outcome,
     });
+    this.#calls.inc({ account: event.account, provider: event.provider });
     if (event.charge > 0)
       this.#coupons.inc({ account: event.account, provider: event.provider }, event.charge);
   }
