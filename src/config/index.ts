@@ -44,6 +44,15 @@ export interface Config {
   readonly allowRedisEviction: boolean;
   /** BullMQ job lock; a worker that dies mid-job has its jobs taken over after about this long. */
   readonly lockDurationMs: number;
+  /** Signed event deliveries (WEBHOOK_URL, WEBHOOK_SECRET); null when WEBHOOK_URL is not set. */
+  readonly webhook: WebhookConfig | null;
+}
+
+export interface WebhookConfig {
+  /** http or https, without credentials; used exactly as given. */
+  readonly url: string;
+  /** `whsec_` + base64 of the signing key (at least 24 bytes once decoded). */
+  readonly secret: Secret;
 }
 
 /** Every default in one place, checked against the type. */
@@ -99,6 +108,8 @@ export const ENV_NAMES = [
   'IDEMPOTENCY_RETENTION_DAYS',
   'REDIS_ALLOW_EVICTION',
   'LOCK_DURATION_MS',
+  'WEBHOOK_URL',
+  'WEBHOOK_SECRET',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -177,7 +188,50 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
       integer(read, 'IDEMPOTENCY_RETENTION_DAYS', DEFAULTS.IDEMPOTENCY_RETENTION_DAYS, 1, 365) * 86_400_000,
     allowRedisEviction: boolean(read, 'REDIS_ALLOW_EVICTION', false),
     lockDurationMs: integer(read, 'LOCK_DURATION_MS', DEFAULTS.LOCK_DURATION_MS, 1_000, 600_000),
+    webhook: readWebhook(read),
   });
+}
+
+/**
+ * The Standard Webhooks secret shape: `whsec_` then standard base64, padded or not (the signing
+ * package accepts both), with a length some bytes can have.
+ */
+const WEBHOOK_SECRET_SHAPE = /^whsec_([A-Za-z0-9+/]+)(=?=?)$/;
+const WEBHOOK_SECRET_MIN_BYTES = 24;
+
+function readWebhook(read: Reader): WebhookConfig | null {
+  const text = read('WEBHOOK_URL');
+  const secretText = read('WEBHOOK_SECRET');
+  if (text === undefined) {
+    if (secretText !== undefined)
+      throw new ConfigError('WEBHOOK_SECRET', 'is set, but WEBHOOK_URL is not: set both or neither');
+    return null;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new ConfigError('WEBHOOK_URL', 'is not a URL (expected http://… or https://…)');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError('WEBHOOK_URL', 'must start with http:// or https://');
+  }
+  // fetch refuses such URLs, and a password there would end up wherever URLs are shown.
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError('WEBHOOK_URL', 'must not carry a user name or password');
+  }
+  if (secretText === undefined) {
+    throw new ConfigError('WEBHOOK_SECRET', 'is not set, but WEBHOOK_URL is: give whsec_ followed by base64');
+  }
+  const [, base64, padding = ''] = WEBHOOK_SECRET_SHAPE.exec(secretText) ?? [];
+  const whole = base64 !== undefined && base64.length % 4 !== 1;
+  if (base64 === undefined || !whole || (padding !== '' && (base64.length + padding.length) % 4 !== 0)) {
+    throw new ConfigError('WEBHOOK_SECRET', 'must be whsec_ followed by base64 (A-Z a-z 0-9 + /, = padding)');
+  }
+  if (Buffer.from(base64, 'base64').length < WEBHOOK_SECRET_MIN_BYTES) {
+    throw new ConfigError('WEBHOOK_SECRET', `must encode at least ${WEBHOOK_SECRET_MIN_BYTES} bytes`);
+  }
+  return { url: text, secret: new Secret(secretText) };
 }
 
 type Reader = (name: string) => string | undefined;
