@@ -2,10 +2,11 @@ import { createHmac } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/config/index.js';
+import { loadConfig, Secret } from '../../src/config/index.js';
 import { appendEvent, EVENT_TYPES, type EventType, outboxKey, trimOutbox } from '../../src/events/index.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/index.js';
+import { Fulfillment } from '../../src/queues/service.js';
 import {
   oldestUndeliveredMs,
   WebhookDeliverer,
@@ -226,6 +227,16 @@ describe('webhook delivery', () => {
       return ms !== null && ms > 0 ? ms : undefined;
     });
     expect(age).toBeLessThanOrEqual(Date.now() - old + 1_000);
+    // The same figure as Prometheus scrapes it, read from Redis by whichever process is scraped.
+    const service = new Fulfillment(loadConfig({ REDIS_URL: r.url, FULFILLMENT_PREFIX: s.prefix }), r.redis);
+    try {
+      const metrics = new Metrics({ defaultMetrics: false }).watch(service);
+      const text = await metrics.scrape();
+      const seconds = Number(/^fulfillment_webhook_oldest_undelivered_seconds (\S+)$/m.exec(text)?.[1]);
+      expect(seconds).toBeGreaterThanOrEqual(age / 1000);
+    } finally {
+      await service.close();
+    }
     // A new event that nobody has read yet counts too, but the oldest wins.
     await s.append('account.resumed', { id: 'acct-2', provider: 'vvtool' });
     expect(await oldestUndeliveredMs(r.redis, s.prefix)).toBeGreaterThanOrEqual(age);
