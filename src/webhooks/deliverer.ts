@@ -26,7 +26,8 @@ export interface WebhookDelivererOptions {
   readonly observer?: WebhookObserver;
   /**
    * Credentials that must never leave in a body (account tokens, API keys). Events carry account ids
-   * only; an event that carries one of these anyway is parked, never sent.
+   * only; an event that carries one of these anyway is parked, never sent. Values shorter than
+   * MIN_SCANNED_LENGTH are not looked for: a short password would match ordinary text.
    */
   readonly credentials?: readonly Secret[];
   /** An attempt with no 2xx answer within this is a failure. Default 10 s. */
@@ -40,6 +41,9 @@ export interface WebhookDelivererOptions {
   /** Longest wait between looks for due retries while idle. Default 1 s. */
   readonly pollMs?: number;
 }
+
+/** Shorter credentials are not looked for in bodies (see `credentials`). */
+const MIN_SCANNED_LENGTH = 8;
 
 /** One claimed event: a first attempt (pending in the group) or a retry (leased in the due set). */
 type Claimed =
@@ -112,7 +116,7 @@ export class WebhookDeliverer {
     this.#delays = options.retryDelaysMs ?? RETRY_DELAYS_MS;
     this.#credentials = (options.credentials ?? [])
       .map((secret) => secret.reveal())
-      .filter((text) => text !== '');
+      .filter((text) => text.length >= MIN_SCANNED_LENGTH);
   }
 
   /** Starts the claim loop; returns this. */

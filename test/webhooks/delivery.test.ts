@@ -260,6 +260,30 @@ describe('webhook delivery', () => {
     expect(new Set(ids.map((id) => `evt_${id}`))).toEqual(new Set(counts.keys()));
   });
 
+  it('keeps at most `concurrency` attempts open against a hanging receiver, waiting on its own connection', async () => {
+    const s = await setUp({ concurrency: 3, timeoutMs: 500, retryDelaysMs: [60_000] });
+    receiver.answer(() => 'hang');
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++)
+      ids.push(await s.append('account.resumed', { id: `h-${i}`, provider: 'vvtool' }));
+    s.start();
+    await until('each tried once', () => ids.every((id) => attemptsOf(id).length === 1), {
+      timeoutMs: 20_000,
+    });
+    expect(Math.max(...receiver.received.map((item) => item.hangingAtArrival))).toBeLessThanOrEqual(2);
+    // Idle now (the retries are a minute away): it waits for new entries blocked on a connection of
+    // its own, never on the one it was given, which the process's other work uses.
+    const given = Number(await r.redis.client('ID'));
+    await until('blocked on its own connection', async () => {
+      const clients = String(await r.redis.client('LIST')).split('\n');
+      const blocked = clients.filter(
+        (line) => / name=fulfillment-webhooks-wait /.test(line) && / cmd=xread /.test(line),
+      );
+      // (Deliverers of other test files may be blocked too, under the same name.)
+      return blocked.length >= 1 && blocked.every((line) => !line.startsWith(`id=${given} `));
+    });
+  });
+
   it('skips records of types it does not know (another consumer of the outbox) without sending them', async () => {
     const s = await setUp();
     await r.redis.xadd(
