@@ -64,6 +64,15 @@ export interface Config {
   readonly lockDurationMs: number;
   /** Worker-only processes serve /metrics and /healthz here; null (`off`) serves nothing, 0 any free port. */
   readonly metricsPort: number | null;
+  /** Signed event deliveries (WEBHOOK_URL, WEBHOOK_SECRET); null when WEBHOOK_URL is not set. */
+  readonly webhook: WebhookConfig | null;
+}
+
+export interface WebhookConfig {
+  /** http or https, without credentials; used exactly as given. */
+  readonly url: string;
+  /** `whsec_` + base64 of the signing key (at least 24 bytes once decoded). */
+  readonly secret: Secret;
 }
 
 /** Every default in one place, checked against the type. */
@@ -129,6 +138,8 @@ export const ENV_NAMES = [
   'REDIS_ALLOW_EVICTION',
   'LOCK_DURATION_MS',
   'METRICS_PORT',
+  'WEBHOOK_URL',
+  'WEBHOOK_SECRET',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -245,11 +256,54 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
       read('METRICS_PORT')?.toLowerCase() === 'off'
         ? null
         : integer(read, 'METRICS_PORT', DEFAULTS.METRICS_PORT, 0, 65_535),
+    webhook: readWebhook(read),
   });
 }
 
 /** How much longer than the upstream timeout a job's lock must last. */
 const LOCK_ROOM_MS = 1_000;
+
+/**
+ * The Standard Webhooks secret shape: `whsec_` then standard base64, padded or not (the signing
+ * package accepts both), with a length some bytes can have.
+ */
+const WEBHOOK_SECRET_SHAPE = /^whsec_([A-Za-z0-9+/]+)(=?=?)$/;
+const WEBHOOK_SECRET_MIN_BYTES = 24;
+
+function readWebhook(read: Reader): WebhookConfig | null {
+  const text = read('WEBHOOK_URL');
+  const secretText = read('WEBHOOK_SECRET');
+  if (text === undefined) {
+    if (secretText !== undefined)
+      throw new ConfigError('WEBHOOK_SECRET', 'is set, but WEBHOOK_URL is not: set both or neither');
+    return null;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new ConfigError('WEBHOOK_URL', 'is not a URL (expected http://… or https://…)');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError('WEBHOOK_URL', 'must start with http:// or https://');
+  }
+  // fetch refuses such URLs, and a password there would end up wherever URLs are shown.
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError('WEBHOOK_URL', 'must not carry a user name or password');
+  }
+  if (secretText === undefined) {
+    throw new ConfigError('WEBHOOK_SECRET', 'is not set, but WEBHOOK_URL is: give whsec_ followed by base64');
+  }
+  const [, base64, padding = ''] = WEBHOOK_SECRET_SHAPE.exec(secretText) ?? [];
+  const whole = base64 !== undefined && base64.length % 4 !== 1;
+  if (base64 === undefined || !whole || (padding !== '' && (base64.length + padding.length) % 4 !== 0)) {
+    throw new ConfigError('WEBHOOK_SECRET', 'must be whsec_ followed by base64 (A-Z a-z 0-9 + /, = padding)');
+  }
+  if (Buffer.from(base64, 'base64').length < WEBHOOK_SECRET_MIN_BYTES) {
+    throw new ConfigError('WEBHOOK_SECRET', `must encode at least ${WEBHOOK_SECRET_MIN_BYTES} bytes`);
+  }
+  return { url: text, secret: new Secret(secretText) };
+}
 
 type Reader = (name: string) => string | undefined;
 

@@ -1,8 +1,10 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PipelineObserver } from '../queues/observer.js';
 import type { Fulfillment } from '../queues/service.js';
+import { type DeliveryOutcome, oldestUndeliveredMs, type WebhookObserver } from '../webhooks/index.js';
 import { packageVersion } from './build-info.js';
 import { type QueueSnapshot, readQueueSnapshot } from './snapshot.js';
+import { withTimeout } from './timeout.js';
 
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop lag, GC) beside ours; on by default. */
@@ -44,7 +46,7 @@ type ObserverEvent<K extends keyof PipelineObserver> = Parameters<NonNullable<Pi
  * Labels are closed sets or configured ids (queue, job name, provider, code, outcome, account id,
  * route template): never a token, an API key, a payload field or a raw URL.
  */
-export class Metrics implements PipelineObserver {
+export class Metrics implements PipelineObserver, WebhookObserver {
   readonly registry = new Registry();
   readonly #redisTimeoutMs: number;
   #service: Fulfillment | undefined;
@@ -105,6 +107,12 @@ export class Metrics implements PipelineObserver {
     help: "Time a job waited inside its worker slot for its account's next call slot",
     labelNames: ['account'] as const,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly #webhookDeliveries = new Counter({
+    name: 'fulfillment_webhook_deliveries_total',
+    help: 'Webhook attempts by outcome: delivered (2xx), retry (failed, another attempt scheduled), undeliverable (parked)',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
   readonly #httpSeconds = new Histogram({
@@ -216,6 +224,15 @@ export class Metrics implements PipelineObserver {
         this.set(memory ? memory.max : Number.NaN);
       },
     });
+    const oldestUndelivered = () => this.#oldestUndelivered();
+    new Gauge({
+      name: 'fulfillment_webhook_oldest_undelivered_seconds',
+      help: 'Age of the oldest event neither delivered to WEBHOOK_URL nor given up (0: none waiting)',
+      registers,
+      async collect() {
+        this.set(await oldestUndelivered());
+      },
+    });
   }
 
   /** Where the scrape-time gauges read from; without it they stay empty and redis_up is 0. */
@@ -271,12 +288,28 @@ export class Metrics implements PipelineObserver {
     this.#unknownCharges.inc({ account: event.account });
   }
 
+  webhookDelivery(event: { readonly outcome: DeliveryOutcome }): void {
+    this.#webhookDeliveries.inc({ outcome: event.outcome });
+  }
+
   /** `route` is the route template (`/v1/jobs/:id`), or 'unmatched': never the raw URL. */
   httpRequest(event: { method: string; route: string; status: number; seconds: number }): void {
     this.#httpSeconds.observe(
       { method: event.method, route: event.route, status: String(event.status) },
       event.seconds,
     );
+  }
+
+  /** Seconds, read from Redis at scrape time; NaN when Redis cannot say (not "nothing waiting"). */
+  async #oldestUndelivered(): Promise<number> {
+    const service = this.#service;
+    if (!service) return Number.NaN;
+    const read = oldestUndeliveredMs(service.redis, service.config.prefix).then(
+      (ms) => ms ?? 0,
+      () => null,
+    );
+    const ms = await withTimeout(read, this.#redisTimeoutMs);
+    return ms === null ? Number.NaN : ms / 1000;
   }
 
   #snapshot(): Promise<QueueSnapshot | null> {
