@@ -10,15 +10,15 @@ import { type ErrorBody, HttpError } from './errors.js';
  * early exit), so the time does not tell which key matched either.
  */
 export function matchesSecret(candidate: string, secrets: readonly Secret[]): boolean {
-  return findSecret(sha256(candidate), secrets) >= 0;
+  return matchesDigest(sha256(candidate), secrets);
 }
 
-/** The index of the secret whose digest is `digest`, or -1; every secret compared, as above. */
-function findSecret(digest: Buffer, secrets: readonly Secret[]): number {
-  let found = -1;
-  secrets.forEach((secret, index) => {
-    if (timingSafeEqual(digest, sha256(secret.reveal()))) found = index;
-  });
+/** matchesSecret for a candidate already hashed: every secret compared, as above. */
+function matchesDigest(digest: Buffer, secrets: readonly Secret[]): boolean {
+  let found = false;
+  for (const secret of secrets) {
+    if (timingSafeEqual(digest, sha256(secret.reveal()))) found = true;
+  }
   return found;
 }
 
@@ -35,14 +35,10 @@ function sha256(text: string): Buffer {
 const FINGERPRINT_LENGTH = 12;
 
 /**
- * A key's name in logs: the first 12 hex digits of its SHA-256. Stable across processes and restarts,
- * short, and not the key (keys are at least 16 characters, so it cannot be searched back). An operator
- * finds which key it is with `printf %s "$KEY" | sha256sum | cut -c1-12`.
+ * A key's name in logs, from its SHA-256: the first 12 hex digits. Stable across processes and
+ * restarts, short, and not the key (keys are at least 16 characters, so it cannot be searched back).
+ * An operator finds which key it is with `printf %s "$KEY" | sha256sum | cut -c1-12`.
  */
-export function keyFingerprint(key: string): string {
-  return fingerprintOf(sha256(key));
-}
-
 function fingerprintOf(digest: Buffer): string {
   return digest.toString('hex').slice(0, FINGERPRINT_LENGTH);
 }
@@ -95,8 +91,8 @@ export function bearerAuth(keys: {
     if (key !== undefined) {
       const digest = sha256(key);
       // Both lists are searched whatever the first says: the time does not tell the scope.
-      const operator = findSecret(digest, keys.operator) >= 0;
-      const producer = findSecret(digest, keys.producer) >= 0;
+      const operator = matchesDigest(digest, keys.operator);
+      const producer = matchesDigest(digest, keys.producer);
       if (operator || producer) {
         request.caller = { scope: operator ? 'operator' : 'producer', keyFingerprint: fingerprintOf(digest) };
         if (operator || producerMay(request.method, request.routeOptions.url ?? '')) return;

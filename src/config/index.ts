@@ -12,7 +12,6 @@ export type { Account, Provider } from './accounts.js';
 export { ACCOUNT_ID_PATTERN, DEFAULT_RATE_PER_SECOND, PROVIDERS, parseAccounts } from './accounts.js';
 export { ConfigError } from './errors.js';
 export { Secret } from './secret.js';
-export { isLoopbackHost } from './upstream-urls.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -216,7 +215,8 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
     vvtool: url(read, 'VVTOOL_BASE_URL', DEFAULTS.VVTOOL_BASE_URL, ['http:', 'https:']),
     damaijia: url(read, 'DAMAIJIA_BASE_URL', DEFAULTS.DAMAIJIA_BASE_URL, ['http:', 'https:']),
   };
-  // Only where tokens are loaded: the sandbox process reads accounts without needing them.
+  // Only for processes that need accounts (workers, API, CLI): the sandbox reads them optionally, and
+  // is what these addresses must not be.
   if (production && needs.accounts) {
     const sandboxPort = integer(read, 'SANDBOX_PORT', SANDBOX_DEFAULT_PORT, 0, 65_535);
     for (const setting of Object.values(BASE_URL_SETTINGS)) {
