@@ -149,6 +149,30 @@ describe('deploy/: every metric queried is one the code exports', () => {
     const ids = dashboard.panels.map((panel) => (panel as { id?: number }).id);
     expect(new Set(ids).size).toBe(ids.length);
   });
+
+  it("lays the panels out on Grafana's 24-column grid without overlap, each on the templated data source", () => {
+    type Placed = Panel & {
+      gridPos: { x: number; y: number; w: number; h: number };
+      datasource: { uid: string };
+    };
+    const placed = dashboard.panels as Placed[];
+    for (const panel of placed) {
+      expect(panel.gridPos.x + panel.gridPos.w, panel.title).toBeLessThanOrEqual(24);
+      // Grafana's variable syntax, not a template literal.
+      expect(panel.datasource.uid, panel.title).toBe(['$', '{datasource}'].join(''));
+    }
+    for (const [i, a] of placed.entries()) {
+      for (const b of placed.slice(i + 1)) {
+        const apart =
+          a.gridPos.x + a.gridPos.w <= b.gridPos.x ||
+          b.gridPos.x + b.gridPos.w <= a.gridPos.x ||
+          a.gridPos.y + a.gridPos.h <= b.gridPos.y ||
+          b.gridPos.y + b.gridPos.h <= a.gridPos.y;
+        expect(apart, `${a.title} / ${b.title}`).toBe(true);
+      }
+    }
+    expect(dashboard.templating.list.map((variable) => variable.name)).toEqual(['datasource', 'account']);
+  });
 });
 
 describe('deploy/prometheus: the alert rules', () => {

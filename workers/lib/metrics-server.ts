@@ -8,7 +8,7 @@ import type { ServiceProcess } from './service-process.js';
  * A worker-only process's HTTP face: GET /metrics (Prometheus text) and GET /healthz, on METRICS_PORT
  * (`off`: none). Plain node:http, not the API's Fastify app: two routes, no keys, nothing else to
  * expose. A port already taken does not stop the worker (shipping matters more than its figures): it
- * logs an error and serves nothing, and Prometheus shows the target down.
+ * logs a warning and serves nothing, and Prometheus shows the target down.
  */
 export async function serveWorkerMetrics(proc: ServiceProcess, metrics: Metrics): Promise<void> {
   const port = proc.config.metricsPort;
@@ -41,7 +41,8 @@ export async function serveWorkerMetrics(proc: ServiceProcess, metrics: Metrics)
       once(server, 'error').then(([err]) => Promise.reject(err)),
     ]);
   } catch (err) {
-    proc.log.error({ err: (err as Error).message, port }, 'metrics server cannot listen: no /metrics here');
+    // A warning, not an error: the worker itself is fine (several on one host with the default port).
+    proc.log.warn({ err: (err as Error).message, port }, 'metrics server cannot listen: no /metrics here');
     return;
   }
   const { port: bound } = server.address() as AddressInfo;
