@@ -80,6 +80,33 @@ async function failed(tid: string): Promise<string> {
   return id;
 }
 
+describe('bury', () => {
+  it('finishes a bury only while the marker is dead, once', async () => {
+    const job = await enqueue('11');
+    const id = String(job.id);
+    const markerKey = queueKeys.marker(h.t.prefix, id);
+    await h.t.redis.del(markerKey);
+    expect(await h.service.deadLetters.finishBury(job, 'ship', INFO)).toBe('unmarked');
+    expect(await h.service.deadLetters.count()).toBe(0);
+    await h.t.redis.set(markerKey, deadMarker(INFO));
+    expect(await h.service.deadLetters.finishBury(job, 'ship', INFO)).toBe('buried');
+    expect(await h.service.deadLetters.finishBury(job, 'ship', INFO)).toBe('present');
+    expect(await h.service.deadLetters.count()).toBe(1);
+    expect(await h.service.deadLetters.get(id)).toMatchObject({ id, code: 614, reason: INFO.reason });
+  });
+
+  it('never buries a done shipment, nor overwrites its marker', async () => {
+    const job = await enqueue('12');
+    const id = String(job.id);
+    const done = doneMarker('shipped', 1);
+    await h.t.redis.set(queueKeys.marker(h.t.prefix, id), done);
+    expect(await h.service.deadLetters.bury(job, 'ship', INFO)).toBe('done');
+    expect(await h.service.deadLetters.finishBury(job, 'ship', INFO)).toBe('done');
+    expect(await marker(id)).toBe(done);
+    expect(await h.service.deadLetters.count()).toBe(0);
+  });
+});
+
 describe('redrive', () => {
   it('lets exactly one of two overlapping redrives of one id win, with its own patch', async () => {
     const id = await makeDead(h.service, shipBody({ tid: '21' }));
