@@ -1,49 +1,25 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type AccountLookup, type Issue, ValidationError, validateJobData } from '../jobs/index.js';
 import {
-  type AccountLookup,
-  type Issue,
-  type JobData,
-  type JobName,
-  ValidationError,
-  validateJobData,
-} from '../jobs/index.js';
+  type DeadLetterFilter,
+  type DeadLetterItem,
+  type DeadRecord,
+  deadLetterId,
+  deadLetterJobOptions,
+  deadRecord,
+  decodeCursor,
+  encodeCursor,
+  matches,
+  toItem,
+} from './dead-letter-record.js';
 import { workJobOptions } from './job-options.js';
 import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
 import { defineQueueScripts, storedJobOptions } from './lua.js';
 import { type DeadInfo, deadMarker, parseMarker } from './markers.js';
 
-/** What the dead-letter queue holds per job (the BullMQ job's data; its id is the dead-letter id). */
-export interface DeadRecord extends DeadInfo {
-  readonly queue: WorkQueueName;
-  readonly name: JobName;
-  readonly account: string;
-  readonly data: JobData;
-  /** When the job was first enqueued (epoch ms). */
-  readonly enqueuedAt: number;
-  /** The job's id in its origin queue, when the dead-letter id differs from it (see deadLetterId). */
-  readonly originId?: string;
-}
-
-/** One item of `GET /v1/dead-letter`. */
-export interface DeadLetterItem {
-  readonly id: string;
-  readonly queue: WorkQueueName;
-  readonly name: JobName;
-  readonly account: string;
-  readonly data: JobData;
-  readonly code: number | null;
-  readonly message: string;
-  readonly reason: string;
-  readonly attemptsMade: number;
-  readonly failedAt: string;
-}
-
-export interface DeadLetterFilter {
-  readonly account?: string;
-  readonly code?: number;
-  readonly queue?: WorkQueueName;
-}
+export type { DeadLetterFilter, DeadLetterItem, DeadRecord } from './dead-letter-record.js';
+export { deadLetterId } from './dead-letter-record.js';
 
 export interface RedriveRequest {
   readonly ids?: readonly string[];
@@ -96,16 +72,6 @@ export const MAX_REDRIVE = 1_000;
 const REDRIVE_CLAIM_MS = 60_000;
 /** How often a sweep re-reads a failed job whose marker changed under it before leaving it to the next. */
 const SWEEP_TRIES = 3;
-
-/**
- * The id of a job's dead-letter entry: the job's own id, except for a bare integer id (what BullMQ
- * gives a job added without one, as a foreign producer may do): BullMQ refuses integers as custom ids,
- * so the entry is `<queue>-<id>` (`sync-123`), and a redrive puts the job back under that string id.
- * "Bare integer" is BullMQ's own rule: the id is what parseInt prints back.
- */
-export function deadLetterId(queue: WorkQueueName, jobId: string): string {
-  return String(Number.parseInt(jobId, 10)) === jobId ? `${queue}-${jobId}` : jobId;
-}
 
 /**
  * The dead-letter queue: one home per dead job, kept until a person redrives or purges it. It is a
@@ -365,66 +331,4 @@ export class DeadLetters {
     }
     return selected;
   }
-}
-
-/** A dead-letter entry is never processed; it is removed by redrive or purge. */
-function deadLetterJobOptions(deadId: string) {
-  return { jobId: deadId, removeOnComplete: true };
-}
-
-function deadRecord(job: Job, queue: WorkQueueName, info: DeadInfo, deadId: string): DeadRecord {
-  const data = job.data as JobData;
-  const jobId = String(job.id);
-  const { reason, code, message, attemptsMade, failedAt } = info;
-  return {
-    reason,
-    code,
-    message,
-    attemptsMade,
-    failedAt,
-    queue,
-    name: job.name as JobName,
-    account: typeof data?.account === 'string' ? data.account : '',
-    data,
-    enqueuedAt: job.timestamp,
-    ...(deadId === jobId ? {} : { originId: jobId }),
-  };
-}
-
-function matches(job: Job, filter: DeadLetterFilter): boolean {
-  const record = job.data as DeadRecord;
-  if (filter.account !== undefined && record.account !== filter.account) return false;
-  if (filter.code !== undefined && record.code !== filter.code) return false;
-  if (filter.queue !== undefined && record.queue !== filter.queue) return false;
-  return true;
-}
-
-function toItem(job: Job): DeadLetterItem {
-  const record = job.data as DeadRecord;
-  return {
-    id: String(job.id),
-    queue: record.queue,
-    name: record.name,
-    account: record.account,
-    data: record.data,
-    code: record.code,
-    message: record.message,
-    reason: record.reason,
-    attemptsMade: record.attemptsMade,
-    failedAt: new Date(record.failedAt).toISOString(),
-  };
-}
-
-function encodeCursor(offset: number): string {
-  return Buffer.from(`o${offset}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): number {
-  if (!cursor) return 0;
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const offset = Number(text.slice(1));
-  if (!text.startsWith('o') || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API gave out' }]);
-  }
-  return offset;
 }
