@@ -195,6 +195,8 @@ export class DeadLetters {
         JSON.stringify(data),
         storedJobOptions(options),
         options.priority ?? 0,
+        // The entry this payload was read from: a newer one under the same id is refused, not redriven.
+        String(job.timestamp),
       );
     }
     const answer = (await redis.fulfillRedrive(

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { limiterKeys } from '../../src/limiter/index.js';
 import { queueKeys } from '../../src/queues/keys.js';
 import { deadMarker, doneMarker } from '../../src/queues/markers.js';
+import { until } from '../helpers/wait.js';
 import { AUTH, type Harness, makeDead, shipBody, startHarness } from './harness.js';
 
 // Redrive, purge, the failed-job sweep and resume's promotion against the moments that used to break
@@ -163,6 +164,26 @@ describe('redrive', () => {
     expect(await shipState(id)).toBe('prioritized');
     expect((await h.service.queues.ship.getJob(id))?.data.out_sid).toBe('YT2500000001');
     expect(await h.service.queues.ship.getFailedCount()).toBe(0);
+  });
+
+  it('refuses to redrive an entry replaced after it was read (the patch was for the old one)', async () => {
+    const id = await makeDead(h.service, shipBody({ tid: '27' }));
+    // Between the redrive's read and its move, the entry is purged, the shipment enqueued again, and
+    // it dies again: a new entry under the same id.
+    const getJob = h.service.deadLetterQueue.getJob.bind(h.service.deadLetterQueue);
+    vi.spyOn(h.service.deadLetterQueue, 'getJob').mockImplementationOnce(async (jobId: string) => {
+      const read = await getJob(jobId);
+      // The new entry is stamped in a later millisecond than the one read.
+      await until('a later millisecond', () => Date.now() > (read?.timestamp ?? 0));
+      expect(await h.service.deadLetters.remove(id)).toBe(true);
+      await makeDead(h.service, shipBody({ tid: '27' }), { code: 100, failedAt: Date.now() + 1 });
+      return read;
+    });
+    const answer = await redrive({ ids: [id], patch: { out_sid: 'YT2700000001' } });
+    expect(answer.statusCode).toBe(409);
+    expect(answer.json().issues).toEqual([{ path: id, message: expect.stringMatching(/no longer/) }]);
+    expect(await h.service.deadLetters.get(id)).toMatchObject({ code: 100 });
+    expect(await shipState(id)).toBe('unknown');
   });
 
   it('never lets a stale dead-letter copy overwrite a done marker', async () => {

@@ -16,12 +16,12 @@
   ARGV[1] the dead-letter queue's key prefix
   ARGV[2] claim lifetime (ms)
   ARGV[3] timestamp of the added jobs (ms)
-  ARGV[4..] 8 per item: dead-letter id, origin queue key prefix, origin id, new id, job name,
-            data (JSON), opts (JSON), priority
+  ARGV[4..] 9 per item: dead-letter id, origin queue key prefix, origin id, new id, job name,
+            data (JSON), opts (JSON), priority, the entry's timestamp as the caller read it
 
   Returns {'redriven'} or {'refused', id, why, id, why, ...}, why one of 'missing' (no dead-letter
-  entry), 'done' / 'claimed' / 'unmarked' (the marker is not dead), 'busy' (the origin queue holds
-  the job in a state other than failed).
+  entry, or not the one the caller read and patched), 'done' / 'claimed' / 'unmarked' (the marker
+  is not dead), 'busy' (the origin queue holds the job in a state other than failed).
 ]]
 --- @include "add-job"
 --- @include "origin-state"
@@ -31,14 +31,14 @@ local deadBase = ARGV[1]
 local items = {}
 local refused = {}
 for i = 0, #KEYS / 3 - 1 do
-  local a = 3 + i * 8 -- the item's arguments are a + 1 .. a + 8
+  local a = 3 + i * 9 -- the item's arguments are a + 1 .. a + 9
   local item = {
     entry = KEYS[i * 3 + 1], oldMarker = KEYS[i * 3 + 2], newMarker = KEYS[i * 3 + 3],
     deadId = ARGV[a + 1], base = ARGV[a + 2], oldId = ARGV[a + 3], newId = ARGV[a + 4],
     name = ARGV[a + 5], data = ARGV[a + 6], opts = ARGV[a + 7], priority = tonumber(ARGV[a + 8]),
   }
   local why
-  if redis.call('EXISTS', item.entry) == 0 then
+  if redis.call('HGET', item.entry, 'timestamp') ~= ARGV[a + 9] then
     why = 'missing'
   else
     local marker = redis.call('GET', item.oldMarker)
