@@ -1,6 +1,7 @@
 import type { FastifyError } from 'fastify';
 import { type Issue, ROOT_PATH, ValidationError } from '../jobs/index.js';
 import { LedgerError } from '../ledger/index.js';
+import { DeadLetterConflictError } from '../queues/dead-letter.js';
 import { RedisUnavailableError } from '../queues/producer.js';
 
 export type { Issue } from '../jobs/index.js';
@@ -62,6 +63,8 @@ const FASTIFY_ERRORS: Record<string, { error: string; issue: Issue }> = {
 export function errorReply(err: unknown): { status: number; body: ErrorBody } | null {
   if (err instanceof HttpError)
     return { status: err.statusCode, body: { error: err.message, issues: err.issues } };
+  if (err instanceof DeadLetterConflictError)
+    return { status: 409, body: { error: 'conflict', issues: err.issues } };
   if (err instanceof RedisUnavailableError) {
     return {
       status: 503,

@@ -8,8 +8,12 @@ import { AccountLimiter, type AccountState } from '../limiter/index.js';
 import { DeadLetters } from './dead-letter.js';
 import { holdReasonIssues } from './hold.js';
 import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
+import { defineQueueScripts } from './lua.js';
 import { parseMarker } from './markers.js';
 import { type JobState, Producer, toJobState } from './producer.js';
+
+/** Parked jobs promoted per script call on resume. */
+const PROMOTE_CHUNK = 1_000;
 
 /** `GET /v1/jobs/:id` (docs/api.md). */
 export interface JobView {
@@ -56,6 +60,7 @@ export class Fulfillment {
   constructor(config: Config, redis: Redis, onError: (err: Error) => void = () => {}) {
     this.config = config;
     this.redis = redis;
+    defineQueueScripts(redis);
     const options = { connection: redis, prefix: config.prefix };
     this.queues = { ship: new Queue(QUEUE_NAMES.ship, options), sync: new Queue(QUEUE_NAMES.sync, options) };
     this.deadLetterQueue = new Queue(QUEUE_NAMES.deadLetter, options);
@@ -149,21 +154,25 @@ export class Fulfillment {
   }
 
   /**
-   * Resumes a held account: clears the hold and promotes every job parked while it was held.
-   * Returns null for an account that is not configured.
+   * Resumes a held account: clears the hold and promotes every job parked while it was held that is
+   * still delayed (one that left the delayed state meanwhile is skipped). Returns null for an account
+   * that is not configured.
    */
   async resumeAccount(id: string): Promise<{ id: string; state: 'active'; released: number } | null> {
     if (!this.accounts.has(id)) return null;
     const parked = await this.limiter.resume(id);
-    let released = 0;
+    const args: string[] = [];
     for (const member of parked) {
       const slash = member.indexOf('/');
-      const queueName = member.slice(0, slash) as WorkQueueName;
-      const job = await this.queues[queueName]?.getJob(member.slice(slash + 1));
-      if (job && (await job.isDelayed())) {
-        await job.promote();
-        released += 1;
-      }
+      const queueName = member.slice(0, slash);
+      if (queueName !== 'ship' && queueName !== 'sync') continue;
+      args.push(queueKeys.job(this.config.prefix, queueName, ''), member.slice(slash + 1));
+    }
+    let released = 0;
+    // One script per chunk: each promotion is checked and done in one step, and Redis is not held
+    // for long by an account with a very large backlog.
+    for (let at = 0; at < args.length; at += 2 * PROMOTE_CHUNK) {
+      released += Number(await this.redis.fulfillPromoteParked(0, ...args.slice(at, at + 2 * PROMOTE_CHUNK)));
     }
     return { id, state: 'active', released };
   }

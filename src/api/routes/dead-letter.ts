@@ -48,10 +48,11 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment 
         summary: 'Put dead jobs back on their queue, optionally patched',
         description:
           'Each job goes back under its own id (its idempotency key), even when the patch changes a field of ' +
-          'that key. All or nothing: if any patched job is invalid, none moves. At most 1000 per call by filter.',
+          'that key. All or nothing: if any patched job is invalid (400), or any is no longer dead or its job is ' +
+          'still in its queue (409, one issue per id), none moves. At most 1000 per call by filter.',
         tags: ['dead-letter'],
         body: RedriveBody,
-        response: { 200: RedriveResult, ...errorResponses(400, 401, 403, 413) },
+        response: { 200: RedriveResult, ...errorResponses(400, 401, 403, 409, 413) },
       },
     },
     async (request) => {
@@ -85,9 +86,15 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment 
     {
       schema: {
         summary: 'Purge one dead job for good (its key can then be enqueued afresh)',
+        description:
+          'Deletes the dead-letter entry and its dead marker together. 409 while the job is still in its queue; ' +
+          'a done shipment keeps its marker (only a stale entry beside it goes).',
         tags: ['dead-letter'],
         params: JobIdParams,
-        response: { 204: { type: 'null', description: 'Purged' }, ...errorResponses(400, 401, 403, 404) },
+        response: {
+          204: { type: 'null', description: 'Purged' },
+          ...errorResponses(400, 401, 403, 404, 409),
+        },
       },
     },
     async (request, reply) => {
