@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type EventDataMap, outboxKey } from '../events/index.js';
 import { type AccountLookup, type Issue, ValidationError, validateJobData } from '../jobs/index.js';
 import {
   type DeadLetterFilter,
@@ -107,17 +108,30 @@ export class DeadLetters {
     const { redis, prefix } = this.#o;
     const jobId = String(job.id);
     const deadId = deadLetterId(queue, jobId);
+    const record = deadRecord(job, queue, info, deadId);
+    const event: EventDataMap['job.dead'] = {
+      id: deadId,
+      queue,
+      name: record.name,
+      account: record.account,
+      code: info.code,
+      message: info.message,
+      reason: info.reason,
+      attemptsMade: info.attemptsMade,
+    };
     return (await redis.fulfillBury(
-      2,
+      3,
       queueKeys.marker(prefix, jobId),
       this.#deadKey(deadId),
+      outboxKey(prefix),
       this.#deadBase(),
       deadId,
       job.name,
-      JSON.stringify(deadRecord(job, queue, info, deadId)),
+      JSON.stringify(record),
       storedJobOptions(deadLetterJobOptions(deadId)),
       Date.now(),
       marker,
+      JSON.stringify(event),
     )) as BuryResult;
   }
 
@@ -197,8 +211,16 @@ export class DeadLetters {
         options.priority ?? 0,
         // The entry this payload was read from: a newer one under the same id is refused, not redriven.
         String(job.timestamp),
+        JSON.stringify({
+          id,
+          queue: record.queue,
+          name: record.name,
+          account: record.account,
+          patch: request.patch ?? null,
+        } satisfies EventDataMap['job.redriven']),
       );
     }
+    keys.push(outboxKey(prefix));
     const answer = (await redis.fulfillRedrive(
       keys.length,
       ...keys,

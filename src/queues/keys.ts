@@ -17,8 +17,6 @@ export const queueKeys = {
    * removed by the settle, so that no second call is granted while one may be in flight.
    */
   liveCall: (prefix: string, shipKey: string) => `${prefix}:call:${markerName(shipKey)}`,
-  /** The event outbox: a stream the settle, bury, hold, resume and redrive scripts append to. */
-  outbox: (prefix: string) => `${prefix}:outbox`,
   /** BullMQ's hash of a job (its existence means the queue holds the job in some state). */
   job: (prefix: string, queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
 };

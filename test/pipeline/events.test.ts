@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueKeys } from '../../src/queues/keys.js';
+import { outboxKey } from '../../src/events/index.js';
 import { startTestPipeline, type TestPipeline, testAccount, vvtoolShip } from '../helpers/pipeline.js';
 import { until } from '../helpers/wait.js';
 
@@ -21,7 +21,7 @@ async function completed(id: string) {
 }
 
 async function events() {
-  const entries = await p.redis.xrange(queueKeys.outbox(p.prefix), '-', '+');
+  const entries = await p.redis.xrange(outboxKey(p.prefix), '-', '+');
   return entries.map(([id, fields]) => {
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
@@ -33,11 +33,11 @@ describe('the outbox', () => {
   it('stays absent while no consumer group exists', async () => {
     const { id } = await p.service.producer.ship(vvtoolShip(vv.id));
     await completed(id);
-    expect(await p.redis.exists(queueKeys.outbox(p.prefix))).toBe(0);
+    expect(await p.redis.exists(outboxKey(p.prefix))).toBe(0);
   });
 
   it('gets one job.completed per completed job, written by the settle, with its charge', async () => {
-    await p.redis.xgroup('CREATE', queueKeys.outbox(p.prefix), 'test', '$', 'MKSTREAM');
+    await p.redis.xgroup('CREATE', outboxKey(p.prefix), 'test', '$', 'MKSTREAM');
     const payload = vvtoolShip(vv.id);
     const { id } = await p.service.producer.ship(payload);
     await completed(id);

@@ -8,6 +8,7 @@
 
   KEYS[1] the job's idempotency marker
   KEYS[2] the dead-letter job hash ('<prefix>:dead-letter:<dead-letter id>')
+  KEYS[3] the event outbox stream (job.dead is recorded there with the entry, while it exists)
 
   ARGV[1] the dead-letter queue's key prefix ('<prefix>:dead-letter:')
   ARGV[2] the dead-letter id
@@ -16,6 +17,7 @@
   ARGV[5] opts: the stored options as JSON
   ARGV[6] timestamp (ms)
   ARGV[7] the dead marker to write ('write' mode), or '' ('finish' mode)
+  ARGV[8] the job.dead event's data as JSON
 
   Returns 'buried' (entry added), 'present' (the entry was there already), 'done' (the marker says
   done: nothing written) or 'unmarked' ('finish' mode, the marker is not dead: nothing written).
@@ -31,4 +33,7 @@ if kind ~= 'x' then
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'present' end
 addJob(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], 0)
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('XADD', KEYS[3], '*', 'type', 'job.dead', 'at', ARGV[6], 'data', ARGV[8])
+end
 return 'buried'

@@ -11,13 +11,15 @@
   back under that one (the "new id"): the dead marker of the old id is deleted, the claim is written
   under the new id.
 
-  KEYS, 3 per item: the dead-letter job hash, the marker of the origin id, the marker of the new id.
+  KEYS, 3 per item: the dead-letter job hash, the marker of the origin id, the marker of the new id;
+  then, last, the event outbox stream (job.redriven is recorded there per item, while it exists).
 
   ARGV[1] the dead-letter queue's key prefix
   ARGV[2] claim lifetime (ms)
   ARGV[3] timestamp of the added jobs (ms)
-  ARGV[4..] 9 per item: dead-letter id, origin queue key prefix, origin id, new id, job name,
-            data (JSON), opts (JSON), priority, the entry's timestamp as the caller read it
+  ARGV[4..] 10 per item: dead-letter id, origin queue key prefix, origin id, new id, job name,
+            data (JSON), opts (JSON), priority, the entry's timestamp as the caller read it, the
+            job.redriven event's data (JSON)
 
   Returns {'redriven'} or {'refused', id, why, id, why, ...}, why one of 'missing' (no dead-letter
   entry, or not the one the caller read and patched), 'done' / 'claimed' / 'unmarked' (the marker
@@ -30,12 +32,14 @@
 local deadBase = ARGV[1]
 local items = {}
 local refused = {}
-for i = 0, #KEYS / 3 - 1 do
-  local a = 3 + i * 9 -- the item's arguments are a + 1 .. a + 9
+local outbox = KEYS[#KEYS]
+for i = 0, (#KEYS - 1) / 3 - 1 do
+  local a = 3 + i * 10 -- the item's arguments are a + 1 .. a + 10
   local item = {
     entry = KEYS[i * 3 + 1], oldMarker = KEYS[i * 3 + 2], newMarker = KEYS[i * 3 + 3],
     deadId = ARGV[a + 1], base = ARGV[a + 2], oldId = ARGV[a + 3], newId = ARGV[a + 4],
     name = ARGV[a + 5], data = ARGV[a + 6], opts = ARGV[a + 7], priority = tonumber(ARGV[a + 8]),
+    event = ARGV[a + 10],
   }
   local why
   if redis.call('HGET', item.entry, 'timestamp') ~= ARGV[a + 9] then
@@ -70,5 +74,8 @@ for _, item in ipairs(items) do
   if item.newMarker ~= item.oldMarker then redis.call('DEL', item.oldMarker) end
   redis.call('SET', item.newMarker, 'c', 'PX', ARGV[2])
   addJob(item.base, item.newId, item.name, item.data, item.opts, ARGV[3], item.priority)
+  if redis.call('EXISTS', outbox) == 1 then
+    redis.call('XADD', outbox, '*', 'type', 'job.redriven', 'at', ARGV[3], 'data', item.event)
+  end
 end
 return {'redriven'}
