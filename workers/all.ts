@@ -6,7 +6,7 @@ import { startServiceProcess } from './lib/service-process.js';
 // Made first: the workers report into it, and the API serves it at /metrics.
 const metrics = new Metrics();
 const proc = await startServiceProcess('all', ['ship', 'sync'], { apiKeys: true, observer: metrics });
-const app = await buildServer({ service: proc.service, config: proc.config, log: proc.log, metrics });
+const app = await buildServer({ service: proc.api, config: proc.config, log: proc.log, metrics });
 // Closed first on shutdown (closers run in reverse): stop taking requests, then let the workers finish.
 proc.onClose({ name: 'http', close: () => app.close() });
 try {

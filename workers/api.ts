@@ -5,7 +5,7 @@ import { startServiceProcess } from './lib/service-process.js';
 
 const proc = await startServiceProcess('api', [], { apiKeys: true });
 const metrics = new Metrics();
-const app = await buildServer({ service: proc.service, config: proc.config, log: proc.log, metrics });
+const app = await buildServer({ service: proc.api, config: proc.config, log: proc.log, metrics });
 proc.onClose({ name: 'http', close: () => app.close() });
 try {
   const address = await app.listen({ port: proc.config.port, host: '0.0.0.0' });
