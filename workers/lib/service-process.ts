@@ -6,7 +6,7 @@ import type { PipelineObserver } from '../../src/queues/observer.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { createQueueWorker } from '../../src/queues/worker.js';
 import { API_COMMAND_TIMEOUT_MS, checkRedisPolicy, connectRedis } from '../../src/runtime/redis.js';
-import { type Closer, shutdownOnSignal } from '../../src/runtime/shutdown.js';
+import { type Closer, closeTogether, shutdownOnSignal } from '../../src/runtime/shutdown.js';
 import { createUpstreams } from '../../src/upstreams/index.js';
 import { warmUpClients } from '../../src/upstreams/warm-up.js';
 
@@ -91,16 +91,18 @@ export async function startServiceProcess(
     await service.limiter.calibrate();
     await warmUpClients(config.upstreamTimeoutMs);
   }
-  const workers = queues.map((queue) => {
-    const worker = createQueueWorker(service, queue, {
-      connection: redis,
-      upstreams,
-      log,
-      observer: needs.observer,
-    });
-    closers.push({ name: `worker ${queue}`, close: (force) => worker.close(force) });
-    return worker;
-  });
+  const workers = queues.map((queue) =>
+    createQueueWorker(service, queue, { connection: redis, upstreams, log, observer: needs.observer }),
+  );
+  if (workers.length > 0) {
+    // Every queue stops taking jobs at the same moment, then they drain side by side.
+    closers.push(
+      closeTogether(
+        'workers',
+        workers.map((worker, i) => ({ name: `worker ${queues[i]}`, close: (force) => worker.close(force) })),
+      ),
+    );
+  }
   if (queues.length > 0) {
     // Calls left in flight by jobs that never ran again (removed, or failed for stalling too often)
     // become "unknown" ledger entries once they are surely over: older than any live call can be.
