@@ -43,7 +43,7 @@ export interface BuildServerOptions {
 }
 
 /**
- * The HTTP API (DESIGN.md "Public interface"): /v1 behind bearer keys, probes, metrics, the OpenAPI
+ * The HTTP API (docs/api.md): /v1 behind bearer keys, probes, metrics, the OpenAPI
  * document and its page, and Bull Board. Does not listen: the caller does (or tests `inject`).
  */
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
