@@ -20,11 +20,12 @@ export interface ConnectOptions {
 
 /**
  * After a failover, a connection still pointed at the old primary (now a replica) gets READONLY for
- * every write. Reconnect (with Sentinel, to the primary the sentinels now name) and send the refused
- * command again: a READONLY reply means it was not executed, so sending it again cannot double it.
+ * every write. Reconnect (with Sentinel, to the primary the sentinels now name). The refused command
+ * fails with READONLY rather than being sent again: inside a MULTI it would run alone, outside its
+ * transaction. Its caller retries it as it would any Redis error (the API answers 503).
  */
-export function reconnectOnReadOnly(err: Error): 2 | false {
-  return err.message.startsWith('READONLY') ? 2 : false;
+export function reconnectOnReadOnly(err: Error): boolean {
+  return err.message.startsWith('READONLY');
 }
 
 /**

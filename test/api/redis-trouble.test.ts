@@ -10,6 +10,7 @@ import { Fulfillment } from '../../src/queues/service.js';
 import { connectRedis } from '../../src/runtime/redis.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/wait.js';
 import { type PrivateRedis, startPrivateRedis } from '../ops/private-redis.js';
 import { AUTH, shipBody, testEnv } from './harness.js';
 
@@ -140,7 +141,7 @@ describe('a Redis out of memory (noeviction)', () => {
 });
 
 describe('a connection to a replica (READONLY after a failover)', () => {
-  it('reconnects and sends the refused write again, which lands once the server is primary', async () => {
+  it('reconnects on READONLY, so that the next write finds the primary', async () => {
     // Replication writes its snapshot file: in the temporary directory, not the working one.
     const primary = await startPrivateRedis(['--dir', tmpdir()]);
     cleanups.push(() => primary.stop());
@@ -156,16 +157,20 @@ describe('a connection to a replica (READONLY after a failover)', () => {
     const config = loadConfig({ REDIS_URL: replica.url, FULFILLMENT_PREFIX: t.prefix });
     const redis = connectRedis(config, 'test-readonly');
     redis.on('error', () => {
-      // READONLY replies are reported here before each reconnect.
+      // Reported before each reconnect; the test reads the reconnects themselves.
+    });
+    let reconnects = 0;
+    redis.on('reconnecting', () => {
+      reconnects += 1;
     });
     cleanups.push(() => redis.disconnect());
-    await expect(replica.redis.set('direct', '1')).rejects.toThrow(/^READONLY/);
-    const refused = new Promise<void>((resolve) => redis.once('reconnecting', () => resolve()));
-    const write = redis.set('promoted', 'yes');
-    await refused;
-    // The failover: the replica becomes the primary; the write, sent again, lands there.
+    await redis.ping();
+    // The refused write fails (a caller retries it), and the connection is made again.
+    await expect(redis.set('refused', '1')).rejects.toThrow(/^READONLY/);
+    await until('a reconnect after READONLY', () => reconnects > 0, { timeoutMs: 10_000 });
+    // The failover: this server is the primary now, and the reconnected connection writes to it.
     await replica.redis.replicaof('NO', 'ONE');
-    expect(await write).toBe('OK');
+    expect(await redis.set('promoted', 'yes')).toBe('OK');
     expect(await replica.redis.get('promoted')).toBe('yes');
   });
 });
