@@ -5,7 +5,7 @@ import { RedisUnavailableError } from '../queues/producer.js';
 
 export type { Issue } from '../jobs/index.js';
 
-/** The one error shape of every 4xx answer (DESIGN.md). */
+/** The one error shape of every 4xx and 503 answer (docs/api.md). */
 export interface ErrorBody {
   error: string;
   issues: Issue[];
