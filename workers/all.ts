@@ -10,7 +10,7 @@ const proc = await startServiceProcess('all', ['ship', 'sync'], { apiKeys: true,
 proc.onClose(
   startEventDelivery({ config: proc.config, redis: proc.service.redis, log: proc.log, observer: metrics }),
 );
-const app = await buildServer({ service: proc.service, config: proc.config, log: proc.log, metrics });
+const app = await buildServer({ service: proc.api, config: proc.config, log: proc.log, metrics });
 // Closed first on shutdown (closers run in reverse): stop taking requests, then let the workers finish.
 proc.onClose({ name: 'http', close: () => app.close() });
 try {

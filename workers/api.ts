@@ -9,7 +9,7 @@ const metrics = new Metrics();
 proc.onClose(
   startEventDelivery({ config: proc.config, redis: proc.service.redis, log: proc.log, observer: metrics }),
 );
-const app = await buildServer({ service: proc.service, config: proc.config, log: proc.log, metrics });
+const app = await buildServer({ service: proc.api, config: proc.config, log: proc.log, metrics });
 proc.onClose({ name: 'http', close: () => app.close() });
 try {
   const address = await app.listen({ port: proc.config.port, host: '0.0.0.0' });

@@ -26,12 +26,20 @@ const VALIDATED_IN_HANDLER = new Set(['/v1/ship', '/v1/sync', '/v1/batch']);
 /** Request bodies above this are refused with a 413 (a batch of 1,000 jobs fits in about a third). */
 export const BODY_LIMIT = 1024 * 1024;
 
+/**
+ * A request not answered within this long gets a 503 with Retry-After: the net under the Redis
+ * command timeout, for a route that waits on several slow commands in a row, or on the database.
+ */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
 export interface BuildServerOptions {
   readonly service: Fulfillment;
   readonly config: Config;
   readonly log: Logger;
   /** The process's metrics (the workers feed the same one in `npm start`); a fresh one otherwise. */
   readonly metrics?: Metrics;
+  /** Overrides REQUEST_TIMEOUT_MS. */
+  readonly requestTimeoutMs?: number;
 }
 
 /**
@@ -50,6 +58,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Answered through the error handler as a 503 with Retry-After (see errors.ts).
+    handlerTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     // A job id is its idempotency key, far longer than the router's default 100 characters for a
     // split shipment or an escaped order number. The router measures a parameter once URL-decoded,
     // so the key's own longest length is the bound.

@@ -17,7 +17,6 @@ import type { JobData } from './schemas.js';
  * twice is shipped once.
  *
  * - vvtool.send:       vvtool.{account}.{tid}.{sub_tid ids, deduplicated, in numeric order, or "all"}.{out_sid}
- *                      ("all" too when is_split is not 1: the upstream then ships the whole trade)
  * - damaijia.delivery: damaijia.{account}.{escaped order_no}.{waybill_no}
  * - damaijia.sync:     null (a sync may be repeated on purpose)
  *
@@ -28,10 +27,9 @@ export function idempotencyKey<N extends JobName>(name: N, data: JobData<N>): st
   switch (name) {
     case 'vvtool.send': {
       const d = data as JobData<'vvtool.send'>;
-      // Own properties only: an absent field must not be read from a polluted Object.prototype.
+      // Own property only: an absent sub_tid must not be read from a polluted Object.prototype.
       const sub = Object.hasOwn(d, 'sub_tid') ? d.sub_tid : undefined;
-      const split = Object.hasOwn(d, 'is_split') && d.is_split === 1;
-      const part = split && typeof sub === 'string' ? sortIds(sub) : 'all';
+      const part = typeof sub === 'string' ? sortIds(sub) : 'all';
       return `vvtool.${d.account}.${normaliseId(d.tid)}.${part}.${d.out_sid}`;
     }
     case 'damaijia.delivery': {

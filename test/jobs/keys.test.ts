@@ -55,10 +55,6 @@ describe('vvtool.send keys', () => {
     expect(ship({ tid: '0123' }).id).toBe('vvtool.vv_main.123.all.YT7512345678');
   });
 
-  it('is the whole trade ("all") when is_split is 0, whatever sub_tid says', () => {
-    expect(ship({ sub_tid: '5,6', is_split: 0 }).id).toBe(ship({}).id);
-  });
-
   it('tells a split shipment from the whole trade, and one waybill from another', () => {
     const keys = new Set([
       ship({}).id,
