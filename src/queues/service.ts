@@ -84,7 +84,10 @@ export class Fulfillment {
       attempts: config.retry.attempts,
     });
     this.ledger = new Ledger(redis, config.prefix);
-    this.limiter = new AccountLimiter(redis, config.prefix, { marginMs: config.limiterMarginMs });
+    this.limiter = new AccountLimiter(redis, config.prefix, {
+      marginMs: config.limiterMarginMs,
+      providers: new Map(config.accounts.map((account) => [account.id, account.provider])),
+    });
   }
 
   /** A job by id wherever it is: its queue, the dead-letter queue, or (finished and gone) its marker. */
@@ -160,7 +163,8 @@ export class Fulfillment {
    */
   async resumeAccount(id: string): Promise<{ id: string; state: 'active'; released: number } | null> {
     if (!this.accounts.has(id)) return null;
-    const parked = await this.limiter.resume(id);
+    // Not held: nothing to resume (and the account's schedule must stay as it is).
+    const parked = (await this.limiter.resume(id)) ?? [];
     const args: string[] = [];
     for (const member of parked) {
       const slash = member.indexOf('/');
