@@ -93,7 +93,7 @@ describe('the outbox', () => {
     );
     expect(await p.service.resumeAccount(vv.id)).toMatchObject({ id: vv.id, state: 'active' });
     expect(await p.service.resumeAccount(vv.id)).toMatchObject({ id: vv.id, state: 'active' });
-    const added = (await events()).slice(before).filter((event) => event.type.startsWith('account.'));
+    const added = (await events()).slice(before).filter((event) => event.type?.startsWith('account.'));
     expect(added).toEqual([
       expect.objectContaining({
         type: 'account.held',
