@@ -104,6 +104,9 @@ export class Fulfillment {
       // result, never as completed without one.
       const bullState = await this.queues[queueName].getJobState(id);
       if (bullState === 'unknown') continue;
+      // A failed copy beside its dead-letter entry is a job that died a moment ago, whose failed copy
+      // the sweep has not removed yet: it is dead (read below), not failed.
+      if (bullState === 'failed' && (await this.deadLetters.get(id))) break;
       const job = await this.queues[queueName].getJob(id);
       // Gone between the two reads: it just finished or died, and its next home is read below
       // (the done marker and the dead-letter entry are both written before it leaves its queue).
