@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /** Queue names (docs/design.md) and the Redis keys this layer reads beside BullMQ's own. */
 export const QUEUE_NAMES = { ship: 'ship', sync: 'sync', deadLetter: 'dead-letter' } as const;
-export type WorkQueueName = 'ship' | 'sync';
+/** A queue jobs run on (the dead-letter queue is not one). */
+export type { QueueName as WorkQueueName } from '../jobs/names.js';
 
 export const queueKeys = {
   /**

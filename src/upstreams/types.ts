@@ -1,7 +1,8 @@
 import type { Provider } from '../config/index.js';
 
 /** The three upstream operations; each is also the BullMQ job name that performs it. */
-export type Operation = 'vvtool.send' | 'damaijia.delivery' | 'damaijia.sync';
+/** An upstream operation: the job name that performs it (src/jobs defines them once). */
+export type { JobName as Operation } from '../jobs/names.js';
 
 /** What one upstream call came back with. Clients never throw for upstream trouble: they return this. */
 export type UpstreamReply = AnsweredReply | UnansweredReply;
