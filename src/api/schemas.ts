@@ -208,6 +208,7 @@ export const AccountItem = Type.Object({
   reason: nullable(Type.String({ description: 'Why it is held' })),
   code: nullable(Type.Integer({ description: 'The provider code that held it' })),
   since: nullable(Type.String({ format: 'date-time' })),
+  backlog: Type.Integer({ minimum: 0, description: 'Jobs queued or running, not yet finished' }),
 });
 
 export const AccountList = Type.Object({ items: Type.Array(AccountItem) });

@@ -21,6 +21,7 @@ export const accountsListCommand: Command = {
             { title: 'provider', value: (a) => a.provider },
             { title: 'rate/s', value: (a) => a.ratePerSecond, align: 'right' },
             { title: 'state', value: (a) => a.state },
+            { title: 'backlog', value: (a) => a.backlog, align: 'right' },
             { title: 'code', value: (a) => a.code },
             { title: 'since', value: (a) => a.since },
             { title: 'reason', value: (a) => a.reason, max: 60 },

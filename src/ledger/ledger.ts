@@ -82,7 +82,7 @@ export class Ledger {
     checkContext(ctx);
     checkTime(at, 'at', 'bad_context');
     const amount = settledAmount(settlement);
-    const { alsoSet, liveKey, event } = options;
+    const { alsoSet, liveKey, event, alsoRemove } = options;
     if (alsoSet && alsoSet.ttlMs !== null && (!Number.isSafeInteger(alsoSet.ttlMs) || alsoSet.ttlMs <= 0)) {
       throw new LedgerError('bad_context', `alsoSet.ttlMs must be a positive integer, got ${alsoSet.ttlMs}`);
     }
@@ -93,6 +93,7 @@ export class Ledger {
       ...this.scriptKeys(),
       liveKey ?? this.keys.inflight,
       event?.key ?? this.keys.inflight,
+      alsoRemove?.key ?? this.keys.inflight,
       ...(alsoSet?.keys ?? []),
     ];
     const args = [
@@ -105,6 +106,7 @@ export class Ledger {
       event?.type ?? '',
       String(at),
       event === undefined ? '' : JSON.stringify(event.data),
+      alsoRemove?.member ?? '',
     ];
     const wrote = await SETTLE.run(this.redis, keys, args);
     return wrote === 1 ? entry : null;

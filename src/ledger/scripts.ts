@@ -26,10 +26,11 @@ export class LuaScript {
 
 /**
  * Settle one call. KEYS: 1 inflight, 2 entries, 3 byTime, 4 the job's live-call key (any key when
- * ARGV[6] is ''), 5 the event outbox stream, 6… keys to set in the same step. ARGV: 1 call id,
- * 2 member, 3 entry JSON ('' when the answer charged nothing), 4 the value to set, 5 its time to live
- * in ms ('' for none), 6 '1' when KEYS[4] is the live-call key, 7 an event type ('' for none), 8 its
- * time (epoch ms), 9 its data JSON. The in-flight mark always goes, and the live-call key when it
+ * ARGV[6] is ''), 5 the event outbox stream, 6 a set to remove ARGV[10] from (the account's backlog,
+ * when the job finishes; any key when ARGV[10] is ''), 7… keys to set in the same step. ARGV: 1 call
+ * id, 2 member, 3 entry JSON ('' when the answer charged nothing), 4 the value to set, 5 its time to
+ * live in ms ('' for none), 6 '1' when KEYS[4] is the live-call key, 7 an event type ('' for none),
+ * 8 its time (epoch ms), 9 its data JSON, 10 the set member to remove ('' for none). The in-flight mark always goes, and the live-call key when it
  * still names this call (another run's call is not ours to end); HSETNX writes the entry only if
  * there is none for this call yet, so a redelivered or concurrent settle of the same call counts
  * once. The event goes to the outbox only while the outbox exists (a consumer group made it). Returns
@@ -41,7 +42,8 @@ if ARGV[6] == '1' then
   local live = redis.call('GET', KEYS[4])
   if live and string.sub(live, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[4]) end
 end
-for i = 6, #KEYS do
+if ARGV[10] ~= '' then redis.call('SREM', KEYS[6], ARGV[10]) end
+for i = 7, #KEYS do
   if ARGV[5] == '' then redis.call('SET', KEYS[i], ARGV[4])
   else redis.call('SET', KEYS[i], ARGV[4], 'PX', ARGV[5]) end
 end

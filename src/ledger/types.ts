@@ -61,6 +61,8 @@ export interface SettleOptions {
    * it still names this call, so the next run of the job may call again only after this one settled.
    */
   readonly liveKey?: string;
+  /** A member removed from a set in the same step (the finished job from its account's backlog). */
+  readonly alsoRemove?: { readonly key: string; readonly member: string };
   /** An event recorded with the settle, in the outbox stream at `key` (see src/events). */
   readonly event?: { readonly key: string; readonly type: string; readonly data: unknown };
 }

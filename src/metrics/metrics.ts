@@ -30,6 +30,7 @@ export const SHARED_STATE_GAUGES = [
   'fulfillment_dead_letter_jobs', // the dead-letter queue's length
   'fulfillment_accounts_held', // hold flags live in Redis, one per account
   'fulfillment_account_held',
+  'fulfillment_account_backlog', // the backlog sets live in Redis, one per account
   'fulfillment_account_rate_limit', // the configured rate: every process has the same accounts file
   'fulfillment_redis_memory_used_bytes', // one Redis, one figure
   'fulfillment_redis_maxmemory_bytes',
@@ -190,6 +191,19 @@ export class Metrics implements PipelineObserver, WebhookObserver {
         const read = await snapshot();
         for (const account of read?.accounts ?? []) {
           this.set({ account: account.id, provider: account.provider }, account.held ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_account_backlog',
+      help: "The account's jobs queued or running, not yet finished (its backlog in GET /v1/accounts)",
+      labelNames: ['account', 'provider'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        const read = await snapshot();
+        for (const account of read?.accounts ?? []) {
+          this.set({ account: account.id, provider: account.provider }, account.backlog);
         }
       },
     });

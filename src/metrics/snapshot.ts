@@ -6,7 +6,13 @@ export interface QueueSnapshot {
   /** queue name → BullMQ state → count. */
   readonly jobs: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly deadLetters: number;
-  readonly accounts: ReadonlyArray<{ id: string; provider: string; held: boolean; ratePerSecond: number }>;
+  readonly accounts: ReadonlyArray<{
+    id: string;
+    provider: string;
+    held: boolean;
+    ratePerSecond: number;
+    backlog: number;
+  }>;
   /** Redis's `used_memory` and `maxmemory` (0: no limit); null where INFO is not allowed. */
   readonly memory: { readonly used: number; readonly max: number } | null;
 }
@@ -43,6 +49,7 @@ export async function readQueueSnapshot(
       provider: account.provider,
       held: account.state === 'held',
       ratePerSecond: account.ratePerSecond,
+      backlog: account.backlog,
     })),
     memory,
   };

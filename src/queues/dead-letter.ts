@@ -120,10 +120,11 @@ export class DeadLetters {
       attemptsMade: info.attemptsMade,
     };
     return (await redis.fulfillBury(
-      3,
+      4,
       queueKeys.marker(prefix, jobId),
       this.#deadKey(deadId),
       outboxKey(prefix),
+      queueKeys.backlog(prefix, record.account),
       this.#deadBase(),
       deadId,
       job.name,
@@ -132,6 +133,7 @@ export class DeadLetters {
       Date.now(),
       marker,
       JSON.stringify(event),
+      jobId,
     )) as BuryResult;
   }
 
@@ -199,7 +201,12 @@ export class DeadLetters {
       const id = String(job.id);
       const originId = record.originId ?? id;
       const options = workJobOptions(id, attempts);
-      keys.push(this.#deadKey(id), queueKeys.marker(prefix, originId), queueKeys.marker(prefix, id));
+      keys.push(
+        this.#deadKey(id),
+        queueKeys.marker(prefix, originId),
+        queueKeys.marker(prefix, id),
+        queueKeys.backlog(prefix, record.account),
+      );
       args.push(
         id,
         queueKeys.job(prefix, record.queue, ''),
@@ -308,10 +315,23 @@ export class DeadLetters {
             attemptsMade: failed.attemptsMade,
             failedAt: failed.finishedOn ?? Date.now(),
           };
+    const record = deadRecord(failed, queueName, info, deadId);
+    const event: EventDataMap['job.dead'] = {
+      id: deadId,
+      queue: queueName,
+      name: record.name,
+      account: record.account,
+      code: info.code,
+      message: info.message,
+      reason: info.reason,
+      attemptsMade: info.attemptsMade,
+    };
     return (await redis.fulfillSweepFailed(
-      2,
+      4,
       markerKey,
       this.#deadKey(deadId),
+      outboxKey(prefix),
+      queueKeys.backlog(prefix, record.account),
       queueKeys.job(prefix, queueName, ''),
       id,
       `=${marker ?? ''}`,
@@ -319,10 +339,11 @@ export class DeadLetters {
       this.#deadBase(),
       deadId,
       failed.name,
-      JSON.stringify(deadRecord(failed, queueName, info, deadId)),
+      JSON.stringify(record),
       storedJobOptions(deadLetterJobOptions(deadId)),
       Date.now(),
       failed.finishedOn === undefined ? '' : String(failed.finishedOn),
+      JSON.stringify(event),
     )) as string;
   }
 

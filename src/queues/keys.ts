@@ -18,6 +18,11 @@ export const queueKeys = {
    * removed by the settle, so that no second call is granted while one may be in flight.
    */
   liveCall: (prefix: string, shipKey: string) => `${prefix}:call:${markerName(shipKey)}`,
+  /**
+   * Set: the ids of an account's jobs queued or running, not yet finished (its backlog), kept by the
+   * scripts that enqueue, settle, bury, sweep and redrive.
+   */
+  backlog: (prefix: string, account: string) => `${prefix}:acct:${account}:backlog`,
   /** BullMQ's hash of a job (its existence means the queue holds the job in some state). */
   job: (prefix: string, queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
 };

@@ -3,11 +3,12 @@ import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /**
- * The Lua scripts of the dead-letter moves and the resume's promotion, one file each in ./scripts
+ * The Lua scripts of the enqueue, the dead-letter moves and the resume's promotion, one file each in ./scripts
  * (read from beside this module: `npm run build` copies them next to the compiled one). A line
  * `--- @include "name"` takes in ./scripts/includes/name.lua, as BullMQ's own commands do.
  */
 const SCRIPTS = {
+  fulfillEnqueue: 'enqueue.lua',
   fulfillBury: 'bury.lua',
   fulfillRedrive: 'redrive.lua',
   fulfillPurge: 'purge.lua',
@@ -53,6 +54,7 @@ export function storedJobOptions(opts: JobsOptions): string {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
+    fulfillEnqueue(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
     fulfillBury(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
     fulfillRedrive(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
     fulfillPurge(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;

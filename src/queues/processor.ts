@@ -355,6 +355,11 @@ export function createProcessor(
           alsoSet,
           liveKey: keys.live,
           event: decision.kind === 'done' ? completedEvent(run, decision) : undefined,
+          // A finished job leaves its account's backlog with its marker.
+          alsoRemove:
+            alsoSet === undefined
+              ? undefined
+              : { key: queueKeys.backlog(deps.prefix, run.account.id), member: run.jobId },
         });
       } catch (err) {
         // An answer whose charge cannot be recorded as stated is recorded as unknown, not dropped.

@@ -35,6 +35,12 @@ export interface AccountView {
   readonly reason: string | null;
   readonly code: number | null;
   readonly since: string | null;
+  /**
+   * The account's jobs queued or running, not yet finished (waiting, delayed for a retry or its turn,
+   * or running). Counts the jobs enqueued through the service and redriven; a job written straight
+   * into Redis by another BullMQ client is not counted.
+   */
+  readonly backlog: number;
 }
 
 /**
@@ -155,8 +161,20 @@ export class Fulfillment {
 
   async listAccounts(): Promise<AccountView[]> {
     const accounts = [...this.accounts.values()];
-    const states = await this.limiter.states(accounts.map((account) => account.id));
-    return accounts.map((account, index) => toAccountView(account, states[index]!));
+    const ids = accounts.map((account) => account.id);
+    const [states, backlogs] = await Promise.all([this.limiter.states(ids), this.backlogs(ids)]);
+    return accounts.map((account, index) => toAccountView(account, states[index]!, backlogs[index]!));
+  }
+
+  /** Each account's backlog (see AccountView), read in one round trip. */
+  async backlogs(accountIds: readonly string[]): Promise<number[]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of accountIds) pipeline.scard(queueKeys.backlog(this.config.prefix, id));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, count]) => {
+      if (err) throw err;
+      return Number(count);
+    });
   }
 
   /**
@@ -213,7 +231,7 @@ export class Fulfillment {
   }
 }
 
-function toAccountView(account: Account, state: AccountState): AccountView {
+function toAccountView(account: Account, state: AccountState, backlog: number): AccountView {
   return {
     id: account.id,
     provider: account.provider,
@@ -222,6 +240,7 @@ function toAccountView(account: Account, state: AccountState): AccountView {
     reason: state.reason,
     code: state.code,
     since: state.since === null ? null : new Date(state.since).toISOString(),
+    backlog,
   };
 }
 

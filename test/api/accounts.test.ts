@@ -28,6 +28,7 @@ describe('GET /v1/accounts', () => {
           reason: null,
           code: null,
           since: null,
+          backlog: 0,
         },
         {
           id: 'dm1',
@@ -37,6 +38,7 @@ describe('GET /v1/accounts', () => {
           reason: null,
           code: null,
           since: null,
+          backlog: 0,
         },
       ],
     });

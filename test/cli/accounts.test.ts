@@ -22,10 +22,10 @@ describe('fulfill accounts', () => {
     const human = await cli(['accounts', 'list'], env);
     expect(human.code).toBe(0);
     expect(human.stdout.split('\n')).toEqual([
-      'ID   PROVIDER  RATE/S  STATE   CODE  SINCE  REASON',
-      'vv1  vvtool         5  active  -     -      -',
-      'dm1  damaijia      10  active  -     -      -',
-      'vv2  vvtool        10  active  -     -      -',
+      'ID   PROVIDER  RATE/S  STATE   BACKLOG  CODE  SINCE  REASON',
+      'vv1  vvtool         5  active        0  -     -      -',
+      'dm1  damaijia      10  active        0  -     -      -',
+      'vv2  vvtool        10  active        0  -     -      -',
       '',
     ]);
     const json = await cli(['accounts', 'list', '--json'], env);
@@ -48,7 +48,7 @@ describe('fulfill accounts', () => {
     });
     expect(Number.isNaN(Date.parse(vv2!.since!))).toBe(false);
     expect((await cli(['accounts', 'list'], env)).stdout).toMatch(
-      /^vv2\s+vvtool\s+10\s+held\s+401\s+\S+Z\s+token rejected; fix/m,
+      /^vv2\s+vvtool\s+10\s+held\s+0\s+401\s+\S+Z\s+token rejected; fix/m,
     );
 
     const resumed = await cli(['accounts', 'resume', 'vv2', '--json'], env);

@@ -169,7 +169,7 @@ describe('ownership of a call', () => {
       { timeoutMs: 20_000 },
     );
     // Taken again before the first run settled (else this would test nothing).
-    expect(await pipeline.redis.get(queueKeys.marker(pipeline.prefix, id))).not.toMatch(/^d/);
+    expect(String(await pipeline.redis.get(queueKeys.marker(pipeline.prefix, id)))).not.toMatch(/^d/);
     await pipeline.upstream.setLatency(0);
     expect(await finished(pipeline, id)).toMatchObject({ state: 'completed' });
     expect(callsFor(pipeline, tid)).toHaveLength(1);

@@ -9,6 +9,7 @@
   KEYS[1] the job's idempotency marker
   KEYS[2] the dead-letter job hash ('<prefix>:dead-letter:<dead-letter id>')
   KEYS[3] the event outbox stream (job.dead is recorded there with the entry, while it exists)
+  KEYS[4] the account's backlog set (the job leaves it: dead is finished)
 
   ARGV[1] the dead-letter queue's key prefix ('<prefix>:dead-letter:')
   ARGV[2] the dead-letter id
@@ -18,6 +19,7 @@
   ARGV[6] timestamp (ms)
   ARGV[7] the dead marker to write ('write' mode), or '' ('finish' mode)
   ARGV[8] the job.dead event's data as JSON
+  ARGV[9] the job's id in its origin queue (its backlog member)
 
   Returns 'buried' (entry added), 'present' (the entry was there already), 'done' (the marker says
   done: nothing written) or 'unmarked' ('finish' mode, the marker is not dead: nothing written).
@@ -31,6 +33,7 @@ if kind ~= 'x' then
   if ARGV[7] == '' then return 'unmarked' end
   redis.call('SET', KEYS[1], ARGV[7])
 end
+redis.call('SREM', KEYS[4], ARGV[9])
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'present' end
 addJob(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], 0)
 if redis.call('EXISTS', KEYS[3]) == 1 then

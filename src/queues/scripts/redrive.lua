@@ -11,8 +11,9 @@
   back under that one (the "new id"): the dead marker of the old id is deleted, the claim is written
   under the new id.
 
-  KEYS, 3 per item: the dead-letter job hash, the marker of the origin id, the marker of the new id;
-  then, last, the event outbox stream (job.redriven is recorded there per item, while it exists).
+  KEYS, 4 per item: the dead-letter job hash, the marker of the origin id, the marker of the new id,
+  the account's backlog set (the job joins it again); then, last, the event outbox stream
+  (job.redriven is recorded there per item, while it exists).
 
   ARGV[1] the dead-letter queue's key prefix
   ARGV[2] claim lifetime (ms)
@@ -33,10 +34,10 @@ local deadBase = ARGV[1]
 local items = {}
 local refused = {}
 local outbox = KEYS[#KEYS]
-for i = 0, (#KEYS - 1) / 3 - 1 do
+for i = 0, (#KEYS - 1) / 4 - 1 do
   local a = 3 + i * 10 -- the item's arguments are a + 1 .. a + 10
   local item = {
-    entry = KEYS[i * 3 + 1], oldMarker = KEYS[i * 3 + 2], newMarker = KEYS[i * 3 + 3],
+    entry = KEYS[i * 4 + 1], oldMarker = KEYS[i * 4 + 2], newMarker = KEYS[i * 4 + 3], backlog = KEYS[i * 4 + 4],
     deadId = ARGV[a + 1], base = ARGV[a + 2], oldId = ARGV[a + 3], newId = ARGV[a + 4],
     name = ARGV[a + 5], data = ARGV[a + 6], opts = ARGV[a + 7], priority = tonumber(ARGV[a + 8]),
     event = ARGV[a + 10],
@@ -74,6 +75,7 @@ for _, item in ipairs(items) do
   if item.newMarker ~= item.oldMarker then redis.call('DEL', item.oldMarker) end
   redis.call('SET', item.newMarker, 'c', 'PX', ARGV[2])
   addJob(item.base, item.newId, item.name, item.data, item.opts, ARGV[3], item.priority)
+  redis.call('SADD', item.backlog, item.newId)
   if redis.call('EXISTS', outbox) == 1 then
     redis.call('XADD', outbox, '*', 'type', 'job.redriven', 'at', ARGV[3], 'data', item.event)
   end
