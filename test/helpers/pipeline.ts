@@ -90,6 +90,10 @@ export async function startTestPipeline(
     LOG_LEVEL: 'silent',
     ...extraEnv,
   };
+  // The lock must outlast a call with room (config refuses less): follow a longer timeout if given.
+  if (extraEnv['LOCK_DURATION_MS'] === undefined) {
+    env['LOCK_DURATION_MS'] = String(Math.max(2_000, Number(env['UPSTREAM_TIMEOUT_MS']) + 1_000));
+  }
   const config = loadConfig(env, { accounts: true });
   const service = new Fulfillment(config, base.redis);
   const upstreams = createUpstreams({ ...config, timeoutMs: config.upstreamTimeoutMs });
