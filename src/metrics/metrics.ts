@@ -181,45 +181,33 @@ export class Metrics implements PipelineObserver, WebhookObserver {
         this.set(read ? read.accounts.filter((account) => account.held).length : Number.NaN);
       },
     });
-    new Gauge({
-      name: 'fulfillment_account_held',
-      help: '1 while the account is held, else 0',
-      labelNames: ['account', 'provider'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        const read = await snapshot();
-        for (const account of read?.accounts ?? []) {
-          this.set({ account: account.id, provider: account.provider }, account.held ? 1 : 0);
-        }
-      },
-    });
-    new Gauge({
-      name: 'fulfillment_account_backlog',
-      help: "The account's jobs queued or running, not yet finished (its backlog in GET /v1/accounts)",
-      labelNames: ['account', 'provider'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        const read = await snapshot();
-        for (const account of read?.accounts ?? []) {
-          this.set({ account: account.id, provider: account.provider }, account.backlog);
-        }
-      },
-    });
-    new Gauge({
-      name: 'fulfillment_account_rate_limit',
-      help: "Upstream calls per second the account's limit allows (its ratePerSecond)",
-      labelNames: ['account', 'provider'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        const read = await snapshot();
-        for (const account of read?.accounts ?? []) {
-          this.set({ account: account.id, provider: account.provider }, account.ratePerSecond);
-        }
-      },
-    });
+    type AccountRead = NonNullable<Awaited<ReturnType<typeof snapshot>>>['accounts'][number];
+    /** A gauge with one series per configured account, its value read from the snapshot. */
+    const perAccount = (name: string, help: string, value: (account: AccountRead) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['account', 'provider'] as const,
+        registers,
+        async collect() {
+          this.reset();
+          const read = await snapshot();
+          for (const account of read?.accounts ?? []) {
+            this.set({ account: account.id, provider: account.provider }, value(account));
+          }
+        },
+      });
+    perAccount('fulfillment_account_held', '1 while the account is held, else 0', (a) => (a.held ? 1 : 0));
+    perAccount(
+      'fulfillment_account_backlog',
+      "The account's jobs queued or running, not yet finished (its backlog in GET /v1/accounts)",
+      (a) => a.backlog,
+    );
+    perAccount(
+      'fulfillment_account_rate_limit',
+      "Upstream calls per second the account's limit allows (its ratePerSecond)",
+      (a) => a.ratePerSecond,
+    );
     new Gauge({
       name: 'fulfillment_redis_memory_used_bytes',
       help: "Redis's used_memory (INFO memory); NaN where it cannot be read",

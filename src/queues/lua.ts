@@ -21,14 +21,19 @@ export type QueueScript = keyof typeof SCRIPTS;
 const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
 const sources = new Map<string, string>();
 
-/** A script's text with its includes in place (read once per process). */
+/** A script's text with its includes in place, each once, includes of includes too (read once per process). */
 export function scriptSource(name: QueueScript): string {
   let source = sources.get(name);
   if (source === undefined) {
     const dir = new URL('./scripts/', import.meta.url);
-    source = readFileSync(new URL(SCRIPTS[name], dir), 'utf8').replace(INCLUDE, (_line, include: string) =>
-      readFileSync(new URL(`includes/${include}.lua`, dir), 'utf8'),
-    );
+    const seen = new Set<string>();
+    const expand = (text: string): string =>
+      text.replace(INCLUDE, (_line, include: string) => {
+        if (seen.has(include)) return '';
+        seen.add(include);
+        return expand(readFileSync(new URL(`includes/${include}.lua`, dir), 'utf8'));
+      });
+    source = expand(readFileSync(new URL(SCRIPTS[name], dir), 'utf8'));
     sources.set(name, source);
   }
   return source;

@@ -6,6 +6,8 @@
   'waiting' event. The caller has made sure the job hash does not exist.
   base: the queue's key prefix ('<prefix>:<queue>:'); opts: the stored options as JSON.
 ]]
+--- @include "push-waiting"
+
 local function addJob(base, jobId, name, data, opts, timestamp, priority)
   local metaKey = base .. 'meta'
   local eventsKey = base .. 'events'
@@ -18,14 +20,6 @@ local function addJob(base, jobId, name, data, opts, timestamp, priority)
   redis.call('HMSET', base .. jobId, 'name', name, 'data', data, 'opts', opts, 'timestamp', timestamp,
     'delay', 0, 'priority', priority)
   redis.call('XADD', eventsKey, '*', 'event', 'added', 'jobId', jobId, 'name', name)
-  local queue = redis.call('HMGET', metaKey, 'paused', 'concurrency')
-  local idle = not queue[1] and not (queue[2] and redis.call('LLEN', base .. 'active') >= tonumber(queue[2]))
-  if priority == 0 then
-    redis.call('LPUSH', base .. 'wait', jobId)
-  else
-    local counter = redis.call('INCR', base .. 'pc')
-    redis.call('ZADD', base .. 'prioritized', priority * 0x100000000 + counter % 0x100000000, jobId)
-  end
-  if idle then redis.call('ZADD', base .. 'marker', 0, '0') end
+  pushWaiting(base, jobId, priority)
   redis.call('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
 end
