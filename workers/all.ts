@@ -1,12 +1,16 @@
 // `npm start`: one process with the HTTP API, Bull Board and the ship and sync workers.
 import { buildServer } from '../src/api/index.js';
 import { Metrics } from '../src/metrics/index.js';
+import { startEventDelivery } from '../src/webhooks/index.js';
 import { startServiceProcess } from './lib/service-process.js';
 
 // Made first: the workers report into it, and the API serves it at /metrics.
 const metrics = new Metrics();
 const proc = await startServiceProcess('all', ['ship', 'sync'], { apiKeys: true, observer: metrics });
-const app = await buildServer({ service: proc.service, config: proc.config, log: proc.log, metrics });
+proc.onClose(
+  startEventDelivery({ config: proc.config, redis: proc.service.redis, log: proc.log, observer: metrics }),
+);
+const app = await buildServer({ service: proc.api, config: proc.config, log: proc.log, metrics });
 // Closed first on shutdown (closers run in reverse): stop taking requests, then let the workers finish.
 proc.onClose({ name: 'http', close: () => app.close() });
 try {

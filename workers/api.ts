@@ -1,11 +1,15 @@
 // `npm run api`: the HTTP API and Bull Board alone, no workers (deployments that scale workers apart).
 import { buildServer } from '../src/api/index.js';
 import { Metrics } from '../src/metrics/index.js';
+import { startEventDelivery } from '../src/webhooks/index.js';
 import { startServiceProcess } from './lib/service-process.js';
 
 const proc = await startServiceProcess('api', [], { apiKeys: true });
 const metrics = new Metrics();
-const app = await buildServer({ service: proc.service, config: proc.config, log: proc.log, metrics });
+proc.onClose(
+  startEventDelivery({ config: proc.config, redis: proc.service.redis, log: proc.log, observer: metrics }),
+);
+const app = await buildServer({ service: proc.api, config: proc.config, log: proc.log, metrics });
 proc.onClose({ name: 'http', close: () => app.close() });
 try {
   const address = await app.listen({ port: proc.config.port, host: '0.0.0.0' });

@@ -1,5 +1,6 @@
 import Type, { type TSchema } from 'typebox';
 import { ACCOUNT_ID_PATTERN } from '../config/index.js';
+import { MAX_KEY_LENGTH } from '../jobs/index.js';
 import { MAX_PAGE_LIMIT } from '../ledger/index.js';
 
 /** Request and answer schemas of the HTTP API beside the job bodies (those live in src/jobs). */
@@ -60,7 +61,7 @@ export const JobView = Type.Object({
   lastError: nullable(Type.String({ description: 'The last failure, or the dead-letter reason' })),
 });
 
-export const JobIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 1024 }) });
+export const JobIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_KEY_LENGTH }) });
 export const AccountIdParams = Type.Object({
   id: Type.String({ pattern: ACCOUNT_ID_PATTERN.source, description: 'A configured account id' }),
 });
@@ -110,7 +111,7 @@ export const DeadLetterPage = Type.Object({
 export const RedriveBody = Type.Object(
   {
     ids: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+      Type.Array(Type.String({ minLength: 1, maxLength: MAX_KEY_LENGTH }), {
         minItems: 1,
         maxItems: 1000,
         description: 'These dead jobs (all must exist)',
@@ -210,6 +211,11 @@ export const AccountItem = Type.Object({
 });
 
 export const AccountList = Type.Object({ items: Type.Array(AccountItem) });
+
+export const HoldResult = Type.Object({
+  id: Type.String(),
+  state: Type.Literal('held'),
+});
 
 export const ResumeResult = Type.Object({
   id: Type.String(),

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from '../config/index.js';
+import { MAX_KEY_LENGTH } from '../jobs/index.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/index.js';
 import { REDIS_AWAY_STATES, RedisUnavailableError } from '../queues/producer.js';
@@ -25,12 +26,20 @@ const VALIDATED_IN_HANDLER = new Set(['/v1/ship', '/v1/sync', '/v1/batch']);
 /** Request bodies above this are refused with a 413 (a batch of 1,000 jobs fits in about a third). */
 export const BODY_LIMIT = 1024 * 1024;
 
+/**
+ * A request not answered within this long gets a 503 with Retry-After: the net under the Redis
+ * command timeout, for a route that waits on several slow commands in a row, or on the database.
+ */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
 export interface BuildServerOptions {
   readonly service: Fulfillment;
   readonly config: Config;
   readonly log: Logger;
   /** The process's metrics (the workers feed the same one in `npm start`); a fresh one otherwise. */
   readonly metrics?: Metrics;
+  /** Overrides REQUEST_TIMEOUT_MS. */
+  readonly requestTimeoutMs?: number;
 }
 
 /**
@@ -49,6 +58,12 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Answered through the error handler as a 503 with Retry-After (see errors.ts).
+    handlerTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    // A job id is its idempotency key, far longer than the router's default 100 characters for a
+    // split shipment or an escaped order number. The router measures a parameter once URL-decoded,
+    // so the key's own longest length is the bound.
+    routerOptions: { maxParamLength: MAX_KEY_LENGTH },
   });
 
   app.setValidatorCompiler(validatorCompiler);
@@ -108,8 +123,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await app.register(healthRoutes, { service, metrics });
   await app.register(
     async (v1) => {
-      // Scoped to this context (Fastify encapsulation): probes, metrics and docs stay open.
-      v1.addHook('onRequest', bearerAuth(config.apiKeys));
+      // Scoped to this context (Fastify encapsulation): probes, metrics and docs stay open. A producer
+      // key is refused here (403) on every route but enqueue and job reads, before anything is read.
+      v1.decorateRequest('caller', null);
+      v1.addHook('onRequest', bearerAuth({ operator: config.apiKeys, producer: config.producerApiKeys }));
       // After auth and validation (a bad key or body is told so whatever Redis does): with Redis away,
       // answer at once instead of queueing the request's commands until it is back. A connection
       // still being made at start-up is let through: its commands wait for it briefly.

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { ROOT_PATH, ValidationError } from '../jobs/index.js';
 import { LedgerError } from '../ledger/index.js';
-import { accountsListCommand, accountsResumeCommand } from './accounts.js';
+import { accountsHoldCommand, accountsListCommand, accountsResumeCommand } from './accounts.js';
 import type { Values } from './args.js';
 import { type Command, helpText } from './command.js';
 import { deadListCommand, deadPurgeCommand, deadRedriveCommand, deadShowCommand } from './dead.js';
@@ -26,13 +26,14 @@ const COMMANDS: readonly Command[] = [
   ledgerSummaryCommand,
   ledgerExportCommand,
   accountsListCommand,
+  accountsHoldCommand,
   accountsResumeCommand,
 ];
 
 const GROUPS: Readonly<Record<string, string>> = {
   dead: 'the dead-letter queue: list, show, redrive, purge',
   ledger: 'coupon spend: summary, export',
-  accounts: 'upstream accounts: list, resume',
+  accounts: 'upstream accounts: list, hold, resume',
 };
 
 /** Issue lines printed on stderr; --json output carries them all. */

@@ -140,23 +140,34 @@ return {'park', slot, now}
 
 /**
  * Resume: clear the hold, forget the schedule and every reservation (they were made before the hold;
- * the parked jobs queue afresh), and hand back the parked set so the caller can promote those jobs.
- * KEYS: 1 account hash, 2 reservations hash, 3 parked set. Returns the parked members.
+ * the parked jobs queue afresh), record account.resumed in the outbox (while it exists), and hand
+ * back the parked set so the caller can promote those jobs. An account that is not held is left as
+ * it is (its schedule stays: slots already granted must keep their spacing) and nothing is recorded.
+ * KEYS: 1 account hash, 2 reservations hash, 3 parked set, 4 outbox. ARGV: event time (ms), event
+ * data JSON. Returns the parked members, or false when the account was not held.
  */
 export const RESUME_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], 'held') == 0 then return false end
 redis.call('HDEL', KEYS[1], 'held', 'reason', 'code', 'message', 'since', 'tat')
 redis.call('DEL', KEYS[2])
 local parked = redis.call('SMEMBERS', KEYS[3])
 redis.call('DEL', KEYS[3])
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('XADD', KEYS[4], '*', 'type', 'account.resumed', 'at', ARGV[1], 'data', ARGV[2])
+end
 return parked
 `;
 
 /**
- * Hold: mark the account held unless it already is (the first reason wins and `since` stays).
- * KEYS: 1 account hash. ARGV: reason, code, message, since (ms). Returns 1 when newly held.
+ * Hold: mark the account held unless it already is (the first reason wins and `since` stays), and
+ * record account.held in the outbox (while it exists). KEYS: 1 account hash, 2 outbox. ARGV: reason,
+ * code, message, since (ms), event data JSON. Returns 1 when newly held.
  */
 export const HOLD_SCRIPT = `
 if redis.call('HEXISTS', KEYS[1], 'held') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'held', '1', 'reason', ARGV[1], 'code', ARGV[2], 'message', ARGV[3], 'since', ARGV[4])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'type', 'account.held', 'at', ARGV[4], 'data', ARGV[5])
+end
 return 1
 `;

@@ -1,5 +1,6 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import { outboxKey } from '../events/keys.js';
 import { RedisClock } from './clock.js';
 import { GATE_SCRIPT, HOLD_SCRIPT, RESUME_SCRIPT } from './gate-script.js';
 import { limiterKeys } from './keys.js';
@@ -14,6 +15,8 @@ export interface LimiterOptions {
   readonly maxWaitMs?: number;
   /** How late after its slot a call may still leave; later, the slot is given up and the job queues again. */
   readonly lateToleranceMs?: number;
+  /** Each account's provider, named in the account.held and account.resumed events. */
+  readonly providers?: ReadonlyMap<string, string>;
 }
 
 export interface GateRequest {
@@ -97,6 +100,7 @@ export class AccountLimiter {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #marginMs: number;
+  readonly #providers: ReadonlyMap<string, string>;
   readonly #maxWaitUs: number;
   readonly #lateUs: number;
   readonly lateToleranceMs: number;
@@ -110,14 +114,15 @@ export class AccountLimiter {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#marginMs = options.marginMs;
+    this.#providers = options.providers ?? new Map();
     this.#maxWaitUs = Math.round((options.maxWaitMs ?? 250) * 1000);
     this.lateToleranceMs = options.lateToleranceMs ?? 10;
     this.#lateUs = Math.round(this.lateToleranceMs * 1000);
     this.#lag.enable();
     if (!redis.gate) {
       redis.defineCommand('gate', { numberOfKeys: 9, lua: GATE_SCRIPT });
-      redis.defineCommand('gateResume', { numberOfKeys: 3, lua: RESUME_SCRIPT });
-      redis.defineCommand('gateHold', { numberOfKeys: 1, lua: HOLD_SCRIPT });
+      redis.defineCommand('gateResume', { numberOfKeys: 4, lua: RESUME_SCRIPT });
+      redis.defineCommand('gateHold', { numberOfKeys: 2, lua: HOLD_SCRIPT });
     }
   }
 
@@ -257,25 +262,44 @@ export class AccountLimiter {
     return RedisClock.localNow() - grant.localSlot + grant.uncertaintyMs;
   }
 
-  /** Marks the account held; every process's next gate call for it parks instead of calling. */
+  /**
+   * Marks the account held; every process's next gate call for it parks instead of calling. True when
+   * newly held (then account.held is recorded); holding a held account changes nothing.
+   */
   async hold(accountId: string, hold: AccountHold): Promise<boolean> {
+    const since = Date.now();
     const newly = await this.#redis.gateHold(
       limiterKeys.account(this.#prefix, accountId),
+      outboxKey(this.#prefix),
       hold.reason,
       hold.code === null ? '' : String(hold.code),
       hold.message,
-      Date.now(),
+      since,
+      JSON.stringify({
+        id: accountId,
+        provider: this.#providers.get(accountId) ?? null,
+        reason: hold.reason,
+        code: hold.code,
+        since: new Date(since).toISOString(),
+      }),
     );
     return newly === 1;
   }
 
-  /** Clears the hold and returns the parked members (`queue/jobId`) for the caller to promote. */
-  async resume(accountId: string): Promise<string[]> {
-    return (await this.#redis.gateResume(
+  /**
+   * Clears the hold and returns the parked members (`queue/jobId`) for the caller to promote, or null
+   * when the account was not held (then nothing changes: its schedule stays, nothing is recorded).
+   */
+  async resume(accountId: string): Promise<string[] | null> {
+    const parked = await this.#redis.gateResume(
       limiterKeys.account(this.#prefix, accountId),
       limiterKeys.reservations(this.#prefix, accountId),
       limiterKeys.parked(this.#prefix, accountId),
-    )) as string[];
+      outboxKey(this.#prefix),
+      Date.now(),
+      JSON.stringify({ id: accountId, provider: this.#providers.get(accountId) ?? null }),
+    );
+    return Array.isArray(parked) ? (parked as string[]) : null;
   }
 
   async isHeld(accountId: string): Promise<boolean> {
@@ -309,7 +333,7 @@ export class AccountLimiter {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     gate(...args: (string | number)[]): Promise<unknown>;
-    gateResume(...args: string[]): Promise<unknown>;
+    gateResume(...args: (string | number)[]): Promise<unknown>;
     gateHold(...args: (string | number)[]): Promise<unknown>;
   }
 }

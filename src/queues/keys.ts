@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /** Queue names (docs/design.md) and the Redis keys this layer reads beside BullMQ's own. */
 export const QUEUE_NAMES = { ship: 'ship', sync: 'sync', deadLetter: 'dead-letter' } as const;
-export type WorkQueueName = 'ship' | 'sync';
+/** A queue jobs run on (the dead-letter queue is not one). */
+export type { QueueName as WorkQueueName } from '../jobs/names.js';
 
 export const queueKeys = {
   /**
@@ -17,8 +18,6 @@ export const queueKeys = {
    * removed by the settle, so that no second call is granted while one may be in flight.
    */
   liveCall: (prefix: string, shipKey: string) => `${prefix}:call:${markerName(shipKey)}`,
-  /** The event outbox: a stream the settle, bury, hold, resume and redrive scripts append to. */
-  outbox: (prefix: string) => `${prefix}:outbox`,
   /** BullMQ's hash of a job (its existence means the queue holds the job in some state). */
   job: (prefix: string, queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
 };

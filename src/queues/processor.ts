@@ -1,6 +1,7 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Account, Provider } from '../config/index.js';
+import { outboxKey } from '../events/index.js';
 import {
   type AccountLookup,
   idempotencyKey,
@@ -95,6 +96,8 @@ type Decision =
       readonly result: DoneResult;
       readonly code: number | null;
       readonly charge: number;
+      /** False when the answer could not say what it cost (the ledger has it as unknown). */
+      readonly chargeKnown: boolean;
     }
   | { readonly kind: 'retry'; readonly message: string }
   | { readonly kind: 'dead'; readonly info: DeadInfo }
@@ -142,12 +145,9 @@ export function createProcessor(
         message,
         attemptsMade: job.attemptsMade + 1,
       };
-      // No call was made: nothing to settle, only the marker and the dead-letter entry.
-      await deps.redis.set(
-        queueKeys.marker(deps.prefix, jobId),
-        deadMarker({ ...info, failedAt: Date.now() }),
-      );
-      return buryAndStop(job, { ...info, failedAt: Date.now() });
+      // No call was made: nothing to settle; the marker and the dead-letter entry go in one step.
+      await deps.deadLetters.bury(job, deps.queue, { ...info, failedAt: Date.now() });
+      throw new UnrecoverableError(info.reason);
     }
     const { data, name } = checked.job;
     const account = deps.accounts.get(data.account)!;
@@ -278,8 +278,11 @@ export function createProcessor(
     deps.observer?.parked?.({ account: run.account.id, why: 'held' });
     await deps.redis.sadd(limiterKeys.parked(deps.prefix, run.account.id), `${deps.queue}/${run.jobId}`);
     await run.job.moveToDelayed(Date.now() + HOLD_RECHECK_MS, run.token);
-    // Resumed between the hold and the park: the resume could not promote us, so we do.
-    if (!(await deps.limiter.isHeld(run.account.id))) await run.job.promote();
+    // Resumed between the hold and the park: the resume could not promote us, so we do. A resume
+    // that got there first has promoted the job already, and BullMQ refuses a second promote.
+    if (!(await deps.limiter.isHeld(run.account.id)) && (await run.job.isDelayed())) {
+      await run.job.promote().catch((err: unknown) => run.log.debug({ err }, 'promoted by the resume first'));
+    }
     throw new DelayedError(`account ${run.account.id} is held`);
   }
 
@@ -308,7 +311,8 @@ export function createProcessor(
           kind: 'done',
           result: outcome.result ?? 'shipped',
           code: outcome.code,
-          charge: reply.answered && Number.isFinite(reply.charge) && reply.charge >= 0 ? reply.charge : 0,
+          charge: reply.answered && reply.chargeKnown ? reply.charge : 0,
+          chargeKnown: reply.answered && reply.chargeKnown,
         };
       case 'retry': {
         const attempts = run.job.opts.attempts ?? 1;
@@ -389,7 +393,10 @@ export function createProcessor(
       case 'retry':
         throw new RetryableError(decision.message);
       case 'dead':
-        return buryAndStop(run.job, decision.info);
+        await bookkeeping(run, 'move the job to the dead-letter queue', () =>
+          deps.deadLetters.finishBury(run.job, deps.queue, decision.info),
+        );
+        throw new UnrecoverableError(decision.info.reason);
       case 'hold': {
         const { outcome } = decision;
         const newly = await bookkeeping(run, 'hold the account', () =>
@@ -426,16 +433,6 @@ export function createProcessor(
     }
   }
 
-  /**
-   * The dead marker is written (with the settle, or for an invalid job before this): finish the move
-   * to the dead-letter queue and stop. If the move fails, a plain error makes BullMQ run the job
-   * again, and the gate, reading the dead marker, finishes the move without a call.
-   */
-  async function buryAndStop(job: Job, info: DeadInfo): Promise<never> {
-    await deps.deadLetters.bury(job, deps.queue, info);
-    throw new UnrecoverableError(info.reason);
-  }
-
   async function finishFromMarker(job: Job, value: string): Promise<JobResult> {
     const marker = parseMarker(value);
     if (marker?.kind === 'done') {
@@ -444,7 +441,8 @@ export function createProcessor(
     if (marker?.kind === 'dead') {
       // Died in an earlier run that stopped before the move finished: finish it, call nobody.
       const { kind: _kind, ...info } = marker;
-      return buryAndStop(job, info);
+      await deps.deadLetters.finishBury(job, deps.queue, info);
+      throw new UnrecoverableError(info.reason);
     }
     throw new Error(`unexpected marker for job ${String(job.id)}`);
   }
@@ -453,7 +451,7 @@ export function createProcessor(
 /** The job.completed event, recorded by the settle that completes the job. */
 function completedEvent(run: Run, done: Extract<Decision, { kind: 'done' }>) {
   return {
-    key: queueKeys.outbox(run.keys.prefix),
+    key: outboxKey(run.keys.prefix),
     type: 'job.completed',
     data: {
       id: run.jobId,
@@ -461,7 +459,7 @@ function completedEvent(run: Run, done: Extract<Decision, { kind: 'done' }>) {
       name: run.name,
       account: run.account.id,
       result: done.result,
-      charge: done.charge,
+      charge: done.chargeKnown ? done.charge : null,
     },
   };
 }
@@ -476,9 +474,12 @@ function deadInfo(outcome: Outcome, attemptsMade: number): DeadInfo {
   };
 }
 
-/** Any HTTP answer is known (it charged what it says); no answer after sending may have charged. */
+/**
+ * An answer that says its charge is known (it charged what it says); one that cannot say it (a 5xx
+ * such as 500, 502, 504, an unreadable body or charge) and no answer after sending may have charged.
+ */
 function settlementOf(reply: UpstreamReply): Settlement {
-  if (reply.answered) return { amount: reply.charge };
+  if (reply.answered) return reply.chargeKnown ? { amount: reply.charge } : { unknown: true };
   return reply.sent ? { unknown: true } : { amount: 0 };
 }
 

@@ -79,7 +79,7 @@ export class Producer {
     return this.#enqueue(result.jobs);
   }
 
-  #validate(type: 'ship' | 'sync', input: unknown, at: string): ValidJob {
+  #validate(type: WorkQueueName, input: unknown, at: string): ValidJob {
     const result = validateJob(type, input, this.#options.accounts);
     if (!result.ok) {
       throw new ValidationError(result.issues.map((issue) => ({ ...issue, path: at + issue.path })));

@@ -2,12 +2,18 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Account, Config } from '../config/index.js';
 import type { AccountLookup, JobName } from '../jobs/index.js';
+import { ValidationError } from '../jobs/index.js';
 import { Ledger } from '../ledger/index.js';
 import { AccountLimiter, type AccountState } from '../limiter/index.js';
 import { DeadLetters } from './dead-letter.js';
+import { holdReasonIssues } from './hold.js';
 import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
+import { defineQueueScripts } from './lua.js';
 import { parseMarker } from './markers.js';
 import { type JobState, Producer, toJobState } from './producer.js';
+
+/** Parked jobs promoted per script call on resume. */
+const PROMOTE_CHUNK = 1_000;
 
 /** `GET /v1/jobs/:id` (docs/api.md). */
 export interface JobView {
@@ -54,6 +60,7 @@ export class Fulfillment {
   constructor(config: Config, redis: Redis, onError: (err: Error) => void = () => {}) {
     this.config = config;
     this.redis = redis;
+    defineQueueScripts(redis);
     const options = { connection: redis, prefix: config.prefix };
     this.queues = { ship: new Queue(QUEUE_NAMES.ship, options), sync: new Queue(QUEUE_NAMES.sync, options) };
     this.deadLetterQueue = new Queue(QUEUE_NAMES.deadLetter, options);
@@ -77,7 +84,10 @@ export class Fulfillment {
       attempts: config.retry.attempts,
     });
     this.ledger = new Ledger(redis, config.prefix);
-    this.limiter = new AccountLimiter(redis, config.prefix, { marginMs: config.limiterMarginMs });
+    this.limiter = new AccountLimiter(redis, config.prefix, {
+      marginMs: config.limiterMarginMs,
+      providers: new Map(config.accounts.map((account) => [account.id, account.provider])),
+    });
   }
 
   /** A job by id wherever it is: its queue, the dead-letter queue, or (finished and gone) its marker. */
@@ -94,6 +104,9 @@ export class Fulfillment {
       // result, never as completed without one.
       const bullState = await this.queues[queueName].getJobState(id);
       if (bullState === 'unknown') continue;
+      // A failed copy beside its dead-letter entry is a job that died a moment ago, whose failed copy
+      // the sweep has not removed yet: it is dead (read below), not failed.
+      if (bullState === 'failed' && (await this.deadLetters.get(id))) break;
       const job = await this.queues[queueName].getJob(id);
       // Gone between the two reads: it just finished or died, and its next home is read below
       // (the done marker and the dead-letter entry are both written before it leaves its queue).
@@ -147,23 +160,46 @@ export class Fulfillment {
   }
 
   /**
-   * Resumes a held account: clears the hold and promotes every job parked while it was held.
-   * Returns null for an account that is not configured.
+   * Resumes a held account: clears the hold and promotes every job parked while it was held that is
+   * still delayed (one that left the delayed state meanwhile is skipped). Returns null for an account
+   * that is not configured.
    */
   async resumeAccount(id: string): Promise<{ id: string; state: 'active'; released: number } | null> {
     if (!this.accounts.has(id)) return null;
-    const parked = await this.limiter.resume(id);
-    let released = 0;
+    // Not held: nothing to resume (and the account's schedule must stay as it is).
+    const parked = (await this.limiter.resume(id)) ?? [];
+    const args: string[] = [];
     for (const member of parked) {
       const slash = member.indexOf('/');
-      const queueName = member.slice(0, slash) as WorkQueueName;
-      const job = await this.queues[queueName]?.getJob(member.slice(slash + 1));
-      if (job && (await job.isDelayed())) {
-        await job.promote();
-        released += 1;
-      }
+      const queueName = member.slice(0, slash);
+      if (queueName !== 'ship' && queueName !== 'sync') continue;
+      args.push(queueKeys.job(this.config.prefix, queueName, ''), member.slice(slash + 1));
+    }
+    let released = 0;
+    // One script per chunk: each promotion is checked and done in one step, and Redis is not held
+    // for long by an account with a very large backlog.
+    for (let at = 0; at < args.length; at += 2 * PROMOTE_CHUNK) {
+      released += Number(await this.redis.fulfillPromoteParked(0, ...args.slice(at, at + 2 * PROMOTE_CHUNK)));
     }
     return { id, state: 'active', released };
+  }
+
+  /**
+   * Holds an account by hand, as a hold answer from the upstream does: its jobs park without calling
+   * or spending an attempt until it is resumed. Holding a held account changes nothing (`changed`
+   * false; the first reason stays). Null for an account that is not configured; a ValidationError
+   * for a reason that is not 1-256 characters of text.
+   */
+  async holdAccount(
+    id: string,
+    reason: unknown,
+  ): Promise<{ id: string; state: 'held'; changed: boolean } | null> {
+    const issues = holdReasonIssues(reason);
+    if (issues.length > 0) throw new ValidationError(issues);
+    if (!this.accounts.has(id)) return null;
+    const text = reason as string;
+    const changed = await this.limiter.hold(id, { reason: text, code: null, message: text });
+    return { id, state: 'held', changed };
   }
 
   /** Closes the queues; the Redis connection belongs to the caller. */

@@ -38,6 +38,7 @@ describe('bearer keys on /v1', () => {
       'GET /v1/jobs/vv1',
       'GET /v1/ledger/entries',
       'GET /v1/ledger/summary',
+      'POST /v1/accounts/vv1/hold',
       'POST /v1/accounts/vv1/resume',
       'POST /v1/batch',
       'POST /v1/dead-letter/redrive',

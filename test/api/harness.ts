@@ -15,11 +15,13 @@ export const SECRETS = {
   dmToken: 'dm-token-SECRET-2222',
   key: 'api-key-SECRET-aaaaaaaa',
   otherKey: 'api-key-SECRET-bbbbbbbbbbbb',
+  producerKey: 'producer-key-SECRET-dddd',
   adminPassword: 'admin-pw-SECRET-cccc',
 } as const;
 
 export const ADMIN_USER = 'operator';
 export const AUTH = { authorization: `Bearer ${SECRETS.key}` };
+export const PRODUCER_AUTH = { authorization: `Bearer ${SECRETS.producerKey}` };
 
 export function testEnv(t: TestRedis, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -30,6 +32,10 @@ export function testEnv(t: TestRedis, extra: Record<string, string> = {}): Recor
       { id: 'dm1', provider: 'damaijia', token: SECRETS.dmToken, ratePerSecond: 5 },
     ]),
     API_KEYS: `${SECRETS.key},${SECRETS.otherKey}`,
+    PRODUCER_API_KEYS: SECRETS.producerKey,
+    // Never called (no workers here); on loopback, so no plain-http warning unless a test asks for one.
+    VVTOOL_BASE_URL: 'http://127.0.0.1:9',
+    DAMAIJIA_BASE_URL: 'http://127.0.0.1:9',
     ADMIN_USER,
     ADMIN_PASSWORD: SECRETS.adminPassword,
     ...extra,
@@ -150,4 +156,16 @@ export async function queuedJobs(service: Fulfillment): Promise<number> {
     service.queues.sync.getJobCounts(...states),
   ]);
   return [...Object.values(ship), ...Object.values(sync)].reduce((sum, n) => sum + n, 0);
+}
+
+/** Every key under the test's prefix with its serialised value: equal snapshots, nothing changed. */
+export async function redisSnapshot(t: TestRedis): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await t.redis.scan(cursor, 'MATCH', `${t.prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) out.set(key, (await t.redis.dumpBuffer(key))?.toString('hex') ?? '');
+  } while (cursor !== '0');
+  return out;
 }

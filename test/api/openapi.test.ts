@@ -54,6 +54,7 @@ describe('GET /openapi.json', () => {
       'GET /v1/jobs/{id}',
       'GET /v1/ledger/entries',
       'GET /v1/ledger/summary',
+      'POST /v1/accounts/{id}/hold',
       'POST /v1/accounts/{id}/resume',
       'POST /v1/batch',
       'POST /v1/dead-letter/redrive',

@@ -97,8 +97,8 @@ describe('bookkeeping that fails after a call', () => {
 
   it('a dead answer whose dead-letter move fails is moved on the rerun, without a second call', async () => {
     p = await startTestPipeline('once-bury', [vv]);
-    const deadLetters = failing(p.service.deadLetters as DeadLetters, 'bury', 1);
-    p.startWorkers(['ship'], { deadLetters, bookkeepingDelaysMs: [10] });
+    const deadLetters = failing(p.service.deadLetters as DeadLetters, 'finishBury', 1);
+    p.startWorkers(['ship'], { deadLetters, bookkeepingDelaysMs: [] });
     const payload = vvtoolShip(vv.id);
     p.sandbox.script('vvtool', payload.tid as string, [{ code: 614, msg: '没有权限进行发货' }]);
     const { id } = await p.service.producer.ship(payload);

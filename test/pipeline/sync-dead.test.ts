@@ -45,7 +45,7 @@ describe('a dead sync', () => {
         code === 422 ? { code, err: 'orderSns 格式错误' } : { code },
       ]);
       const { id } = await p.service.producer.sync(payload);
-      const dead = await settled(id, ['dead', 'failed']);
+      const dead = await settled(id, ['dead']);
       expect(dead).toMatchObject({ state: 'dead', queue: 'dead-letter' });
       const calls = () => p.sandbox.calls().filter((call) => call.orderKey === payload.orderSns);
       expect(calls()).toHaveLength(1);

@@ -14,7 +14,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> =
         summary: 'Coupons spent: totals, optionally grouped by account, shop, operation or day (UTC)',
         tags: ['ledger'],
         querystring: SummaryQuery,
-        response: { 200: SummaryResult, ...errorResponses(400, 401) },
+        response: { 200: SummaryResult, ...errorResponses(400, 401, 403) },
       },
     },
     async (request) => {
@@ -49,7 +49,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> =
               },
             },
           },
-          ...errorResponses(400, 401),
+          ...errorResponses(400, 401, 403),
         },
       },
     },

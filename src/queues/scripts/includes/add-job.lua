@@ -1,0 +1,31 @@
+--[[
+  Writes a new job under a custom id the way Queue.add of the pinned BullMQ writes one with no delay,
+  parent or deduplication (its addStandardJob-9 / addPrioritizedJob-9): the id counter, the job hash
+  (name, data, opts, timestamp, delay, priority), an 'added' event, the wait list (priority 0) or the
+  prioritized set, the workers' marker unless the queue is paused or at its concurrency, and a
+  'waiting' event. The caller has made sure the job hash does not exist.
+  base: the queue's key prefix ('<prefix>:<queue>:'); opts: the stored options as JSON.
+]]
+local function addJob(base, jobId, name, data, opts, timestamp, priority)
+  local metaKey = base .. 'meta'
+  local eventsKey = base .. 'events'
+  redis.call('INCR', base .. 'id')
+  local maxEvents = redis.call('HGET', metaKey, 'opts.maxLenEvents')
+  if not maxEvents then
+    maxEvents = 10000
+    redis.call('HSET', metaKey, 'opts.maxLenEvents', maxEvents)
+  end
+  redis.call('HMSET', base .. jobId, 'name', name, 'data', data, 'opts', opts, 'timestamp', timestamp,
+    'delay', 0, 'priority', priority)
+  redis.call('XADD', eventsKey, '*', 'event', 'added', 'jobId', jobId, 'name', name)
+  local queue = redis.call('HMGET', metaKey, 'paused', 'concurrency')
+  local idle = not queue[1] and not (queue[2] and redis.call('LLEN', base .. 'active') >= tonumber(queue[2]))
+  if priority == 0 then
+    redis.call('LPUSH', base .. 'wait', jobId)
+  else
+    local counter = redis.call('INCR', base .. 'pc')
+    redis.call('ZADD', base .. 'prioritized', priority * 0x100000000 + counter % 0x100000000, jobId)
+  end
+  if idle then redis.call('ZADD', base .. 'marker', 0, '0') end
+  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
+end
