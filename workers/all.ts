@@ -18,8 +18,14 @@ const records = startRecords({
   log: proc.log,
   registry: metrics.registry,
 });
-if (records) proc.onClose(records);
-const app = await buildServer({ service: proc.api, config: proc.config, log: proc.log, metrics });
+if (records) proc.onClose(records.closer);
+const app = await buildServer({
+  service: proc.api,
+  config: proc.config,
+  log: proc.log,
+  metrics,
+  ...(records ? { ledger: records.ledger } : {}),
+});
 // Closed first on shutdown (closers run in reverse): stop taking requests, then let the workers finish.
 proc.onClose({ name: 'http', close: () => app.close() });
 try {

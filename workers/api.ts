@@ -17,8 +17,14 @@ const records = startRecords({
   log: proc.log,
   registry: metrics.registry,
 });
-if (records) proc.onClose(records);
-const app = await buildServer({ service: proc.api, config: proc.config, log: proc.log, metrics });
+if (records) proc.onClose(records.closer);
+const app = await buildServer({
+  service: proc.api,
+  config: proc.config,
+  log: proc.log,
+  metrics,
+  ...(records ? { ledger: records.ledger } : {}),
+});
 proc.onClose({ name: 'http', close: () => app.close() });
 try {
   const address = await app.listen({ port: proc.config.port, host: '0.0.0.0' });

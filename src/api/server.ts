@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/index.js';
 import { REDIS_AWAY_STATES, RedisUnavailableError } from '../queues/producer.js';
 import type { Fulfillment } from '../queues/service.js';
+import type { LedgerReader } from '../records/ledger-reader.js';
 import { bearerAuth } from './auth.js';
 import { mountBoard } from './board.js';
 import { docsPage } from './docs-page.js';
@@ -40,6 +41,8 @@ export interface BuildServerOptions {
   readonly metrics?: Metrics;
   /** Overrides REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
+  /** Where the ledger routes read (PostgreSQL, with DATABASE_URL); the service's Redis ledger otherwise. */
+  readonly ledger?: LedgerReader;
 }
 
 /**
@@ -139,7 +142,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       });
       await v1.register(jobRoutes, { service });
       await v1.register(deadLetterRoutes, { service });
-      await v1.register(ledgerRoutes, { service });
+      await v1.register(ledgerRoutes, { service, ...(options.ledger ? { ledger: options.ledger } : {}) });
       await v1.register(accountRoutes, { service });
     },
     { prefix: '/v1' },

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { Closer } from '../runtime/shutdown.js';
+import { type LedgerReader, SqlLedgerReader } from './ledger-reader.js';
 import { registerRecordsWaiting } from './metrics.js';
 import { migrate } from './migrate.js';
 import { createPool } from './pool.js';
@@ -21,7 +22,7 @@ export function startRecords(options: {
   readonly redis: Redis;
   readonly log: Logger;
   readonly registry?: Registry;
-}): Closer | null {
+}): { readonly closer: Closer; readonly ledger: LedgerReader } | null {
   const { config, redis } = options;
   if (config.databaseUrl === null) return null;
   const log = options.log.child({ component: 'records' });
@@ -45,7 +46,7 @@ export function startRecords(options: {
   };
   begin();
   log.info({}, 'records sink on: ledger, events and finished jobs go to PostgreSQL');
-  return {
+  const closer: Closer = {
     name: 'records',
     async close() {
       closed = true;
@@ -54,4 +55,5 @@ export function startRecords(options: {
       await pool.end();
     },
   };
+  return { closer, ledger: new SqlLedgerReader(pool) };
 }
