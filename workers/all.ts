@@ -24,7 +24,7 @@ const app = await buildServer({
   config: proc.config,
   log: proc.log,
   metrics,
-  ...(records ? { ledger: records.ledger } : {}),
+  ...(records ? { ledger: records.ledger, jobs: records.jobs } : {}),
 });
 // Closed first on shutdown (closers run in reverse): stop taking requests, then let the workers finish.
 proc.onClose({ name: 'http', close: () => app.close() });

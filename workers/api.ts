@@ -23,7 +23,7 @@ const app = await buildServer({
   config: proc.config,
   log: proc.log,
   metrics,
-  ...(records ? { ledger: records.ledger } : {}),
+  ...(records ? { ledger: records.ledger, jobs: records.jobs } : {}),
 });
 proc.onClose({ name: 'http', close: () => app.close() });
 try {

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/index.js';
 import { REDIS_AWAY_STATES, RedisUnavailableError } from '../queues/producer.js';
 import type { Fulfillment } from '../queues/service.js';
+import type { SqlJobsReader } from '../records/jobs-reader.js';
 import type { LedgerReader } from '../records/ledger-reader.js';
 import { bearerAuth } from './auth.js';
 import { mountBoard } from './board.js';
@@ -43,6 +44,8 @@ export interface BuildServerOptions {
   readonly requestTimeoutMs?: number;
   /** Where the ledger routes read (PostgreSQL, with DATABASE_URL); the service's Redis ledger otherwise. */
   readonly ledger?: LedgerReader;
+  /** Finished jobs in PostgreSQL (with DATABASE_URL): GET /v1/jobs/:id falls back to it, GET /v1/jobs lists it. */
+  readonly jobs?: SqlJobsReader;
 }
 
 /**
@@ -140,7 +143,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
         if (VALIDATED_IN_HANDLER.has(request.routeOptions.url ?? '')) return;
         throw new RedisUnavailableError();
       });
-      await v1.register(jobRoutes, { service });
+      await v1.register(jobRoutes, { service, ...(options.jobs ? { jobs: options.jobs } : {}) });
       await v1.register(deadLetterRoutes, { service });
       await v1.register(ledgerRoutes, { service, ...(options.ledger ? { ledger: options.ledger } : {}) });
       await v1.register(accountRoutes, { service });

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { Closer } from '../runtime/shutdown.js';
+import { SqlJobsReader } from './jobs-reader.js';
 import { type LedgerReader, SqlLedgerReader } from './ledger-reader.js';
 import { registerRecordsWaiting } from './metrics.js';
 import { migrate } from './migrate.js';
@@ -22,7 +23,7 @@ export function startRecords(options: {
   readonly redis: Redis;
   readonly log: Logger;
   readonly registry?: Registry;
-}): { readonly closer: Closer; readonly ledger: LedgerReader } | null {
+}): { readonly closer: Closer; readonly ledger: LedgerReader; readonly jobs: SqlJobsReader } | null {
   const { config, redis } = options;
   if (config.databaseUrl === null) return null;
   const log = options.log.child({ component: 'records' });
@@ -55,5 +56,5 @@ export function startRecords(options: {
       await pool.end();
     },
   };
-  return { closer, ledger: new SqlLedgerReader(pool) };
+  return { closer, ledger: new SqlLedgerReader(pool), jobs: new SqlJobsReader(pool) };
 }

@@ -62,7 +62,7 @@ export interface Harness {
 export async function startHarness(
   name: string,
   extraEnv: Record<string, string> = {},
-  serverOptions: Pick<BuildServerOptions, 'ledger'> = {},
+  serverOptions: Pick<BuildServerOptions, 'ledger' | 'jobs'> = {},
 ): Promise<Harness> {
   const t = await testRedis(name);
   const config = loadConfig(testEnv(t, extraEnv), { accounts: true, apiKeys: true });

@@ -4,6 +4,6 @@
 CREATE INDEX ledger_entries_at_id ON ledger_entries (at, id COLLATE "C");
 CREATE INDEX events_type_ms ON events (type, ms, seq);
 CREATE INDEX jobs_id ON jobs (id);
-CREATE INDEX jobs_finished ON jobs (finished_at DESC, queue, id);
-CREATE INDEX jobs_account_finished ON jobs (account, finished_at DESC);
-CREATE INDEX jobs_state_finished ON jobs (state, finished_at DESC);
+CREATE INDEX jobs_finished ON jobs (finished_at DESC, queue DESC, id DESC);
+CREATE INDEX jobs_account_finished ON jobs (account, finished_at DESC, queue DESC, id DESC);
+CREATE INDEX jobs_state_finished ON jobs (state, finished_at DESC, queue DESC, id DESC);
