@@ -11,7 +11,7 @@ proc.onClose(
   startEventDelivery({ config: proc.config, redis: proc.service.redis, log: proc.log, observer: metrics }),
 );
 // With DATABASE_URL: the records sink moves the ledger, events and finished jobs into PostgreSQL.
-const records = startRecords({
+const records = await startRecords({
   config: proc.config,
   redis: proc.service.redis,
   log: proc.log,

@@ -201,7 +201,8 @@ export class RecordsSink {
     });
   }
 
-  private async ensureGroup(): Promise<void> {
+  /** Creates the records group (and so the outbox) if it is missing: from then on events are kept for it. */
+  async ensureGroup(): Promise<void> {
     if (this.groupReady) return;
     await ENSURE_GROUP.run(this.o.redis, [this.outbox], [RECORDS_GROUP]);
     this.groupReady = true;

@@ -14,16 +14,16 @@ import { RecordsSink } from './sink.js';
 const MIGRATE_RETRY_MS = 2_000;
 
 /**
- * With DATABASE_URL: migrates the schema, then runs a records sink until closed. Neither waits for
- * the database: while it is away at start, shipping goes on, the migrations are tried again, and the
- * records wait in Redis (counted by `fulfillment_records_waiting` when a registry is given).
+ * With DATABASE_URL: makes the records group on the outbox, migrates the schema, then runs a records
+ * sink until closed. Only the first waits (for Redis): while the database is away at start, shipping
+ * goes on, the migrations are tried again, and the records wait in Redis (counted by `fulfillment_records_waiting` when a registry is given).
  */
-export function startRecords(options: {
+export async function startRecords(options: {
   readonly config: Config;
   readonly redis: Redis;
   readonly log: Logger;
   readonly registry?: Registry;
-}): { readonly closer: Closer; readonly ledger: LedgerReader; readonly jobs: SqlJobsReader } | null {
+}): Promise<{ readonly closer: Closer; readonly ledger: LedgerReader; readonly jobs: SqlJobsReader } | null> {
   const { config, redis } = options;
   if (config.databaseUrl === null) return null;
   const log = options.log.child({ component: 'records' });
@@ -32,6 +32,9 @@ export function startRecords(options: {
   );
   const sink = new RecordsSink({ redis, pool, prefix: config.prefix, log });
   if (options.registry) registerRecordsWaiting(options.registry, sink);
+  // The outbox keeps events only for groups that exist: make ours before this process takes requests
+  // (it needs Redis only; the database may be away).
+  await sink.ensureGroup();
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   const begin = () => {
