@@ -6,6 +6,8 @@ export interface TestDatabase {
   readonly url: string;
   /** Drops the database (ending whatever is still connected to it). */
   drop(): Promise<void>;
+  /** Refuses new connections and ends the open ones (false), or accepts them again (true). */
+  allowConnections(allow: boolean): Promise<void>;
 }
 
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -19,10 +21,16 @@ export async function testDatabase(): Promise<TestDatabase> {
   return {
     url: url.toString(),
     drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    async allowConnections(allow) {
+      await admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${allow}`);
+      if (!allow)
+        await admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+    },
   };
 }
 
-async function admin(sql: string): Promise<void> {
+/** Runs one statement on the server's `postgres` database (creating, dropping, closing databases). */
+export async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
   try {

@@ -46,7 +46,9 @@ async function address(c: NodeChild): Promise<string> {
 }
 
 describe('npm start with DATABASE_URL', () => {
-  it('stores ledger and finished jobs in PostgreSQL; after Redis loses everything they answer the same', async () => {
+  it('ships while the database is away (records wait, counted), stores them when it returns; after Redis loses everything they answer the same', async () => {
+    // Away from the start: the process starts anyway, and tries its migrations again.
+    await db.allowConnections(false);
     child = spawnNodeProcess(['--import', 'tsx', 'workers/all.ts'], {
       ...testEnv(t),
       PORT: '0',
@@ -81,6 +83,13 @@ describe('npm start with DATABASE_URL', () => {
       },
       { timeoutMs: 30_000 },
     );
+    const waiting = async () =>
+      Number(
+        /\nfulfillment_records_waiting (\S+)\n/.exec(await (await fetch(`${base}/metrics`)).text())?.[1],
+      );
+    // Every charge and every job.completed waits in Redis; nothing reached the database.
+    expect(await waiting()).toBe(40);
+    await db.allowConnections(true);
     await until(
       'the sink caught up',
       async () => /\nfulfillment_records_waiting 0\n/.test(await (await fetch(`${base}/metrics`)).text()),
