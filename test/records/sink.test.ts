@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outboxKey } from '../../src/events/index.js';
@@ -178,11 +177,7 @@ describe('records sink', () => {
     registerRecordsWaiting(registry, sink);
     const gauge = async () =>
       (await registry.getSingleMetric('fulfillment_records_waiting')?.get())?.values[0]?.value;
-    const dbName = new URL(db.url).pathname.slice(1);
-    await admin(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
-    await admin(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${dbName}' AND pid <> pg_backend_pid()`,
-    );
+    await db.allowConnections(false);
     try {
       sink.start();
       for (let i = 0; i < 200; i++) {
@@ -203,7 +198,7 @@ describe('records sink', () => {
       await until('the sink failed at least once', () => sink.failures > 0);
       expect(await gauge()).toBe(400);
     } finally {
-      await admin(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
+      await db.allowConnections(true);
     }
     await until('the records arrived', async () => (await sink.waiting()) === 0, { timeoutMs: 20_000 });
     await sink.stop();
@@ -220,13 +215,3 @@ describe('records sink', () => {
     expect(await redisFootprint(prefix)).toEqual({ entries: 0, byTime: 0, outbox: 0 });
   });
 });
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
