@@ -176,6 +176,18 @@ export const SummaryResult = Type.Object({
   groups: Type.Array(Type.Object({ key: Type.String(), ...Totals })),
 });
 
+export const JobsQuery = Type.Object({
+  account: Type.Optional(accountFilter),
+  state: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('dead')])),
+  queue: Type.Optional(WorkQueue),
+  from: Type.Optional(TimeBound('Finished at or after')),
+  to: Type.Optional(TimeBound('Finished before')),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+});
+
+export const JobsPage = Type.Object({ items: Type.Array(JobView), next: nullable(Type.String()) });
+
 export const EntriesQuery = Type.Object({
   from: Type.Optional(TimeBound('Start, inclusive')),
   to: Type.Optional(TimeBound('End, exclusive')),

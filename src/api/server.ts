@@ -5,6 +5,8 @@ import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/index.js';
 import { REDIS_AWAY_STATES, RedisUnavailableError } from '../queues/producer.js';
 import type { Fulfillment } from '../queues/service.js';
+import type { SqlJobsReader } from '../records/jobs-reader.js';
+import type { LedgerReader } from '../records/ledger-reader.js';
 import { bearerAuth } from './auth.js';
 import { mountBoard } from './board.js';
 import { docsPage } from './docs-page.js';
@@ -40,6 +42,10 @@ export interface BuildServerOptions {
   readonly metrics?: Metrics;
   /** Overrides REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
+  /** Where the ledger routes read (PostgreSQL, with DATABASE_URL); the service's Redis ledger otherwise. */
+  readonly ledger?: LedgerReader;
+  /** Finished jobs in PostgreSQL (with DATABASE_URL): GET /v1/jobs/:id falls back to it, GET /v1/jobs lists it. */
+  readonly jobs?: SqlJobsReader;
 }
 
 /**
@@ -137,9 +143,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
         if (VALIDATED_IN_HANDLER.has(request.routeOptions.url ?? '')) return;
         throw new RedisUnavailableError();
       });
-      await v1.register(jobRoutes, { service });
+      await v1.register(jobRoutes, { service, ...(options.jobs ? { jobs: options.jobs } : {}) });
       await v1.register(deadLetterRoutes, { service });
-      await v1.register(ledgerRoutes, { service });
+      await v1.register(ledgerRoutes, { service, ...(options.ledger ? { ledger: options.ledger } : {}) });
       await v1.register(accountRoutes, { service });
     },
     { prefix: '/v1' },

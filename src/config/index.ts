@@ -65,6 +65,8 @@ export interface Config {
   readonly metricsPort: number | null;
   /** Signed event deliveries (WEBHOOK_URL, WEBHOOK_SECRET); null when WEBHOOK_URL is not set. */
   readonly webhook: WebhookConfig | null;
+  /** DATABASE_URL: the PostgreSQL of the records (ledger, events, finished jobs); null keeps them in Redis. A Secret: it may hold a password. */
+  readonly databaseUrl: Secret | null;
 }
 
 export interface WebhookConfig {
@@ -138,6 +140,7 @@ export const ENV_NAMES = [
   'LOCK_DURATION_MS',
   'METRICS_PORT',
   'WEBHOOK_URL',
+  'DATABASE_URL',
   'WEBHOOK_SECRET',
 ] as const;
 
@@ -257,6 +260,10 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
         ? null
         : integer(read, 'METRICS_PORT', DEFAULTS.METRICS_PORT, 0, 65_535),
     webhook: readWebhook(read),
+    databaseUrl:
+      read('DATABASE_URL') === undefined
+        ? null
+        : new Secret(url(read, 'DATABASE_URL', '', ['postgres:', 'postgresql:'])),
   });
 }
 

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildServer } from '../../src/api/index.js';
+import type { BuildServerOptions } from '../../src/api/server.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/index.js';
@@ -58,7 +59,11 @@ export interface Harness {
 }
 
 /** A server over a fresh Redis namespace: the service, the app (not listening), captured logs. */
-export async function startHarness(name: string, extraEnv: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  name: string,
+  extraEnv: Record<string, string> = {},
+  serverOptions: Pick<BuildServerOptions, 'ledger' | 'jobs'> = {},
+): Promise<Harness> {
   const t = await testRedis(name);
   const config = loadConfig(testEnv(t, extraEnv), { accounts: true, apiKeys: true });
   const redis = new Redis(t.url, { maxRetriesPerRequest: null });
@@ -72,7 +77,7 @@ export async function startHarness(name: string, extraEnv: Record<string, string
   });
   const log = createLogger({ level: 'debug', destination });
   const metrics = new Metrics({ defaultMetrics: false });
-  const app = await buildServer({ service, config, log, metrics });
+  const app = await buildServer({ service, config, log, metrics, ...serverOptions });
   const answers: string[] = [];
   return {
     t,

@@ -51,6 +51,7 @@ describe('GET /openapi.json', () => {
       'DELETE /v1/dead-letter/{id}',
       'GET /v1/accounts',
       'GET /v1/dead-letter',
+      'GET /v1/jobs',
       'GET /v1/jobs/{id}',
       'GET /v1/ledger/entries',
       'GET /v1/ledger/summary',
