@@ -52,6 +52,12 @@ export class Metrics implements PipelineObserver {
     labelNames: ['account', 'why'] as const,
     registers: [this.registry],
   });
+  readonly #takes = new Counter({
+    name: 'fulfillment_job_takes_total',
+    help: 'Jobs taken from their queue by a worker, counting each return after a park: divided by jobs finished, the takes per job',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
   readonly #slotsMissed = new Counter({
     name: 'fulfillment_limiter_slots_missed_total',
     help: 'Granted slots given up because the worker reached them too late to send (CPU-starved workers)',
@@ -178,6 +184,10 @@ export class Metrics implements PipelineObserver {
 
   parked(event: ObserverEvent<'parked'>): void {
     this.#parked.inc({ account: event.account, why: event.why });
+  }
+
+  taken(event: ObserverEvent<'taken'>): void {
+    this.#takes.inc({ queue: event.queue });
   }
 
   slotMissed(event: ObserverEvent<'slotMissed'>): void {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Account, Provider } from '../config/index.js';
 import { type AccountLookup, type JobData, type JobName, validateJobData } from '../jobs/index.js';
 import type { CallContext, Ledger, Settlement } from '../ledger/index.js';
-import { type AccountLimiter, RedisClock } from '../limiter/index.js';
+import { type AccountLimiter, type GrantedSlot, RedisClock } from '../limiter/index.js';
 import type { Logger } from '../log.js';
 import { classify } from '../outcomes/index.js';
 import type { Outcome } from '../outcomes/types.js';
@@ -56,6 +56,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
   const lookup: AccountLookup = { get: (id) => deps.accounts.get(id) };
 
   return async function process(job, token) {
+    deps.observer?.taken?.({ queue: deps.queue });
     const jobId = String(job.id);
     const started = performance.now();
     const checked = validateJobData(job.name as JobName, job.data, lookup);
@@ -83,7 +84,8 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
     }
 
     const ctx = callContext(account, name, data, jobId, job.attemptsStarted);
-    let fresh = false;
+    // A slot this attempt reached too late to use: given back with the next gate call.
+    let release: GrantedSlot | undefined;
     // The in-flight mark of this attempt, once written: a missed slot keeps it for the next grant.
     let marked = false;
     const unmark = async () => {
@@ -98,7 +100,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
         parkedMember: `${deps.queue}/${jobId}`,
         markerKey: queueKeys.marker(deps.prefix, jobId),
         jobKey: queueKeys.job(deps.prefix, deps.queue, jobId),
-        fresh,
+        release,
         // The in-flight mark must exist before the request leaves: a grant writes it in the same
         // step, so no round trip of its own sits between the grant and the send.
         onGrant: marked
@@ -109,6 +111,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
               value: deps.ledger.inflightValue(ctx, Date.now()),
             },
       });
+      release = undefined;
       if (answer.kind === 'grant') marked = true;
       else await unmark();
       if (answer.kind === 'finished') return finishFromMarker(job, answer.marker);
@@ -130,12 +133,12 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
       deps.observer?.limiterWait?.({ account: account.id, seconds: (performance.now() - waitStart) / 1000 });
       const late = deps.limiter.lateness(answer);
       if (late <= answer.allowedLateMs) break;
-      // Too busy to send on time: sending now could crowd the upstream's second. Give the slot up and
-      // ask for another; the in-flight mark stays for it (removed if the job parks instead), so a
-      // miss costs one gate call, not three round trips, when misses come thick under load.
-      log.debug({ lateMs: late }, 'slot missed, queueing again');
+      // Too busy to send on time: sending now could crowd the upstream's second. Give the slot back and
+      // ask for the earliest one again, ahead of jobs not yet let in; the in-flight mark stays for it
+      // (removed if the job parks instead), so a miss costs one gate call.
+      log.debug({ lateMs: late }, 'slot missed, asking again');
       deps.observer?.slotMissed?.({ account: account.id });
-      fresh = true;
+      release = answer;
     }
 
     const callStart = performance.now();

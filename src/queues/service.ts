@@ -152,7 +152,8 @@ export class Fulfillment {
    */
   async resumeAccount(id: string): Promise<{ id: string; state: 'active'; released: number } | null> {
     if (!this.accounts.has(id)) return null;
-    const parked = await this.limiter.resume(id);
+    // Not held: nothing to release (resume leaves an active account's schedule alone).
+    const parked = (await this.limiter.resume(id)) ?? [];
     let released = 0;
     for (const member of parked) {
       const slash = member.indexOf('/');
