@@ -9,6 +9,7 @@ import { limiterMany } from './benchmarks/limiter-many.js';
 import { limiterOne } from './benchmarks/limiter-one.js';
 import { memory } from './benchmarks/memory.js';
 import { pipelineBench } from './benchmarks/pipeline.js';
+import { webhooks } from './benchmarks/webhooks.js';
 import type { BenchContext, Benchmark } from './lib/context.js';
 import { benchRedis } from './lib/redis.js';
 import { writeResult } from './lib/results.js';
@@ -20,6 +21,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   limiterMany,
   pipelineBench(1),
   pipelineBench(2),
+  webhooks,
   enqueue,
   latency,
   fairness,

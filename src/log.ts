@@ -25,6 +25,7 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'ADMIN_PASSWORD',
   'API_KEYS',
+  'PRODUCER_API_KEYS',
   'FULFILLMENT_ACCOUNTS',
   '*.FULFILLMENT_ACCOUNTS',
 ];

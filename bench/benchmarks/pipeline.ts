@@ -11,17 +11,17 @@ import { type SandboxProcess, startSandboxProcess } from '../lib/sandbox-process
 import { fmt, met, type Row, ratio } from '../lib/table.js';
 import { now, pollUntil } from '../lib/time.js';
 
-const JOBS = 20_000;
-const ACCOUNTS = 10;
+export const JOBS = 20_000;
+export const ACCOUNTS = 10;
 /** "A very high limit": the limiter is in the path but never makes a job wait. */
-const HIGH_RATE = 1_000_000;
+export const HIGH_RATE = 1_000_000;
 const CONCURRENCY = 50;
 /** Per variant; a slower run is measured over what it completed in this time. */
 const TIMEOUT_MS = 25_000;
 
 type VariantKind = 'product' | 'ky' | 'fetch';
 
-interface Measured {
+export interface Measured {
   readonly jobsPerSecond: number;
   readonly seconds: number;
   /** JOBS, or fewer when the run hit TIMEOUT_MS. */
@@ -120,13 +120,15 @@ export function pipelineBench(processes: 1 | 2): Benchmark {
   return bench;
 }
 
-async function measure(
+export async function measure(
   ctx: BenchContext,
   rig: Rig,
   sandbox: SandboxProcess,
   accounts: readonly BenchAccount[],
   kind: VariantKind,
   processes: number,
+  /** More settings for the product's processes (webhooks on, say). */
+  extraEnv: Record<string, string> = {},
 ): Promise<Measured> {
   const prefix = rig.prefix(`pipe-${kind}${processes}`);
   const shipments = interleaved(
@@ -136,7 +138,10 @@ async function measure(
   let queue: Queue;
   let workers: Child[];
   if (kind === 'product') {
-    const env = productEnv({ prefix, accounts, upstreamUrl: sandbox.url, concurrency: CONCURRENCY });
+    const env = {
+      ...productEnv({ prefix, accounts, upstreamUrl: sandbox.url, concurrency: CONCURRENCY }),
+      ...extraEnv,
+    };
     const client = openProduct(env);
     rig.onClose(() => client.close());
     queue = client.service.queues.ship;

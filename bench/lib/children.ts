@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { cpSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -46,6 +47,8 @@ function compiledEntry(entry: string): string {
     packages: 'external',
     logLevel: 'error',
   });
+  // The bundle reads the queues' Lua scripts from beside itself, as the compiled module does.
+  cpSync(join(ROOT, 'src', 'queues', 'scripts'), join(BUILD_DIR, 'scripts'), { recursive: true });
   compiled.set(entry, out);
   return out;
 }

@@ -43,7 +43,7 @@ export function interleaved(accounts: readonly string[], perAccount: number, pad
   return out;
 }
 
-/** The product's idempotency key of a shipment (DESIGN.md), used as the job id by the bare baselines too. */
+/** The product's idempotency key of a shipment (docs/design.md), used as the job id by the bare baselines too. */
 export function shipmentJobId(shipment: Shipment): string {
   return `vvtool.${shipment.account}.${shipment.tid}.all.${shipment.out_sid}`;
 }

@@ -14,7 +14,7 @@ export interface ProductEnvOptions {
   readonly concurrency?: number;
 }
 
-/** The environment a product process reads (DESIGN.md names), pointed at the bench's sandbox and prefix. */
+/** The environment a product process reads (names as in docs/configuration.md), pointed at the bench's sandbox and prefix. */
 export function productEnv(options: ProductEnvOptions): Record<string, string> {
   return {
     REDIS_URL: redisUrl(),

@@ -1,18 +1,19 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { Fulfillment } from '../queues/service.js';
 import { basicAuth } from './auth.js';
+import type { ErrorBody } from './errors.js';
 
 export const BOARD_PATH = '/admin/queues';
 
 /**
  * Bull Board at /admin/queues behind HTTP basic auth (ADMIN_USER / ADMIN_PASSWORD), showing ship, sync
- * and dead-letter. Without admin credentials it is not mounted at all: a dashboard that can retry and
- * delete jobs is never served open.
+ * and dead-letter, read-only unless BOARD_READ_ONLY=false. Without admin credentials it is not mounted
+ * at all: a dashboard that can retry and delete jobs is never served open.
  */
 export async function mountBoard(
   app: FastifyInstance,
@@ -44,10 +45,35 @@ export async function mountBoard(
   });
   await app.register(async (board) => {
     board.addHook('onRequest', basicAuth(admin));
+    if (readOnlyMode) board.addHook('onRequest', refuseEdits);
     await board.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
   });
   log.info({ path: BOARD_PATH, readOnly: readOnlyMode }, 'Bull Board mounted');
   return true;
+}
+
+/**
+ * Read-only mode, enforced twice: each queue's adapter has Bull Board's `readOnlyMode` (its UI hides
+ * the buttons, its handlers answer 405), and here every request that is not a read is refused before
+ * the board sees it, so an action the board adds later, or one that skips read-only queues instead
+ * of refusing (pause all), cannot slip through. Editing a job's data there could break the link
+ * between its id and its idempotency key.
+ */
+async function refuseEdits(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (request.method === 'GET' || request.method === 'HEAD') return undefined;
+  const body: ErrorBody = {
+    error: 'read-only',
+    issues: [
+      {
+        path: 'method',
+        message:
+          'Bull Board is read-only (BOARD_READ_ONLY): redrive and purge with the API or the fulfill CLI, ' +
+          'or set BOARD_READ_ONLY=false to allow edits here',
+      },
+    ],
+  };
+  // Answered here rather than thrown: the board's routes have Bull Board's own error handler.
+  return reply.code(405).header('allow', 'GET, HEAD').send(body);
 }
 
 /**

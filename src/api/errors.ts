@@ -1,11 +1,12 @@
 import type { FastifyError } from 'fastify';
 import { type Issue, ROOT_PATH, ValidationError } from '../jobs/index.js';
 import { LedgerError } from '../ledger/index.js';
+import { DeadLetterConflictError } from '../queues/dead-letter.js';
 import { RedisUnavailableError } from '../queues/producer.js';
 
 export type { Issue } from '../jobs/index.js';
 
-/** The one error shape of every 4xx answer (DESIGN.md). */
+/** The one error shape of every 4xx and 503 answer (docs/api.md). */
 export interface ErrorBody {
   error: string;
   issues: Issue[];
@@ -56,20 +57,40 @@ const FASTIFY_ERRORS: Record<string, { error: string; issue: Issue }> = {
 };
 
 /**
+ * Redis replies and client errors that mean "not now": Redis is there but cannot serve this request
+ * (hung, out of memory, a replica during a failover, loading). Answered 503 with Retry-After, like a
+ * Redis that is away. A write that timed out may have happened: an enqueue sent again is answered as
+ * a duplicate, never enqueued twice.
+ */
+const REDIS_NOT_NOW: readonly { readonly prefix: string; readonly message: string }[] = [
+  { prefix: 'Command timed out', message: 'did not answer in time; retry shortly' },
+  { prefix: 'OOM ', message: 'is out of memory and refuses writes; retry later' },
+  { prefix: 'READONLY ', message: 'is a read-only replica (a failover is under way); retry shortly' },
+  { prefix: 'LOADING ', message: 'is loading its data after a restart; retry shortly' },
+  { prefix: 'MASTERDOWN ', message: 'has lost its primary; retry shortly' },
+  { prefix: 'BUSY ', message: 'is busy running a script; retry shortly' },
+  { prefix: 'Connection is closed', message: 'closed the connection; retry shortly' },
+];
+
+function redisNotNow(err: Error): string | undefined {
+  return REDIS_NOT_NOW.find(({ prefix }) => err.message.startsWith(prefix))?.message;
+}
+
+function unavailable(message: string): { status: number; body: ErrorBody } {
+  return { status: 503, body: { error: 'service unavailable', issues: [{ path: 'redis', message }] } };
+}
+
+/**
  * Turns anything a request can fail with into a status and the error shape. Returns null for a fault
  * of ours (a 5xx): the caller logs it and answers without details.
  */
 export function errorReply(err: unknown): { status: number; body: ErrorBody } | null {
   if (err instanceof HttpError)
     return { status: err.statusCode, body: { error: err.message, issues: err.issues } };
+  if (err instanceof DeadLetterConflictError)
+    return { status: 409, body: { error: 'conflict', issues: err.issues } };
   if (err instanceof RedisUnavailableError) {
-    return {
-      status: 503,
-      body: {
-        error: 'service unavailable',
-        issues: [{ path: 'redis', message: 'is not reachable; nothing was done, retry shortly' }],
-      },
-    };
+    return unavailable('is not reachable; nothing was done, retry shortly');
   }
   if (err instanceof ValidationError || (isError(err) && (err as { kind?: unknown }).kind === 'invalid')) {
     const issues = (err as ValidationError).issues.map((issue) => ({
@@ -82,7 +103,18 @@ export function errorReply(err: unknown): { status: number; body: ErrorBody } | 
     return { status: 400, body: { error: 'invalid request', issues: [ledgerIssue(err)] } };
   }
   if (!isError(err)) return null;
+  const notNow = redisNotNow(err);
+  if (notNow !== undefined) return unavailable(notNow);
   const fastifyError = err as FastifyError;
+  if (fastifyError.code === 'FST_ERR_HANDLER_TIMEOUT') {
+    return {
+      status: 503,
+      body: {
+        error: 'service unavailable',
+        issues: [{ path: 'request', message: 'took too long (a dependency is slow); retry shortly' }],
+      },
+    };
+  }
   if (Array.isArray(fastifyError.validation)) {
     const part = fastifyError.validationContext ?? 'body';
     return {

@@ -33,6 +33,7 @@ const STATUS_TEXT: Record<number, string> = {
   204: 'Done, no content',
   400: 'Invalid request: every problem named by field',
   401: 'Missing or unknown API key',
+  403: 'A producer key (PRODUCER_API_KEYS): it may only enqueue and read jobs; nothing was done',
   404: 'Not found',
   413: 'Request body over 1 MiB',
   503: 'Not ready: Redis is away (nothing was done; retry after Retry-After seconds)',
@@ -68,7 +69,12 @@ export function openApiDocument(routes: readonly DocumentedRoute[]): OpenApiDocu
     tags: TAGS,
     components: {
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'One of the keys in API_KEYS' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'One of the keys in API_KEYS (every route), or in PRODUCER_API_KEYS (enqueue and read jobs only)',
+        },
       },
     },
     paths,

@@ -1,5 +1,6 @@
 import Type, { type TSchema } from 'typebox';
 import { ACCOUNT_ID_PATTERN } from '../config/index.js';
+import { MAX_KEY_LENGTH } from '../jobs/index.js';
 import { MAX_PAGE_LIMIT } from '../ledger/index.js';
 
 /** Request and answer schemas of the HTTP API beside the job bodies (those live in src/jobs). */
@@ -60,7 +61,7 @@ export const JobView = Type.Object({
   lastError: nullable(Type.String({ description: 'The last failure, or the dead-letter reason' })),
 });
 
-export const JobIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 1024 }) });
+export const JobIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_KEY_LENGTH }) });
 export const AccountIdParams = Type.Object({
   id: Type.String({ pattern: ACCOUNT_ID_PATTERN.source, description: 'A configured account id' }),
 });
@@ -110,7 +111,7 @@ export const DeadLetterPage = Type.Object({
 export const RedriveBody = Type.Object(
   {
     ids: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+      Type.Array(Type.String({ minLength: 1, maxLength: MAX_KEY_LENGTH }), {
         minItems: 1,
         maxItems: 1000,
         description: 'These dead jobs (all must exist)',
@@ -175,6 +176,18 @@ export const SummaryResult = Type.Object({
   groups: Type.Array(Type.Object({ key: Type.String(), ...Totals })),
 });
 
+export const JobsQuery = Type.Object({
+  account: Type.Optional(accountFilter),
+  state: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('dead')])),
+  queue: Type.Optional(WorkQueue),
+  from: Type.Optional(TimeBound('Finished at or after')),
+  to: Type.Optional(TimeBound('Finished before')),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+});
+
+export const JobsPage = Type.Object({ items: Type.Array(JobView), next: nullable(Type.String()) });
+
 export const EntriesQuery = Type.Object({
   from: Type.Optional(TimeBound('Start, inclusive')),
   to: Type.Optional(TimeBound('End, exclusive')),
@@ -207,9 +220,15 @@ export const AccountItem = Type.Object({
   reason: nullable(Type.String({ description: 'Why it is held' })),
   code: nullable(Type.Integer({ description: 'The provider code that held it' })),
   since: nullable(Type.String({ format: 'date-time' })),
+  backlog: Type.Integer({ minimum: 0, description: 'Jobs queued or running, not yet finished' }),
 });
 
 export const AccountList = Type.Object({ items: Type.Array(AccountItem) });
+
+export const HoldResult = Type.Object({
+  id: Type.String(),
+  state: Type.Literal('held'),
+});
 
 export const ResumeResult = Type.Object({
   id: Type.String(),

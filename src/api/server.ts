@@ -1,9 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from '../config/index.js';
+import { MAX_KEY_LENGTH } from '../jobs/index.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/index.js';
 import { REDIS_AWAY_STATES, RedisUnavailableError } from '../queues/producer.js';
 import type { Fulfillment } from '../queues/service.js';
+import type { SqlJobsReader } from '../records/jobs-reader.js';
+import type { LedgerReader } from '../records/ledger-reader.js';
 import { bearerAuth } from './auth.js';
 import { mountBoard } from './board.js';
 import { docsPage } from './docs-page.js';
@@ -25,16 +28,28 @@ const VALIDATED_IN_HANDLER = new Set(['/v1/ship', '/v1/sync', '/v1/batch']);
 /** Request bodies above this are refused with a 413 (a batch of 1,000 jobs fits in about a third). */
 export const BODY_LIMIT = 1024 * 1024;
 
+/**
+ * A request not answered within this long gets a 503 with Retry-After: the net under the Redis
+ * command timeout, for a route that waits on several slow commands in a row, or on the database.
+ */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
 export interface BuildServerOptions {
   readonly service: Fulfillment;
   readonly config: Config;
   readonly log: Logger;
   /** The process's metrics (the workers feed the same one in `npm start`); a fresh one otherwise. */
   readonly metrics?: Metrics;
+  /** Overrides REQUEST_TIMEOUT_MS. */
+  readonly requestTimeoutMs?: number;
+  /** Where the ledger routes read (PostgreSQL, with DATABASE_URL); the service's Redis ledger otherwise. */
+  readonly ledger?: LedgerReader;
+  /** Finished jobs in PostgreSQL (with DATABASE_URL): GET /v1/jobs/:id falls back to it, GET /v1/jobs lists it. */
+  readonly jobs?: SqlJobsReader;
 }
 
 /**
- * The HTTP API (DESIGN.md "Public interface"): /v1 behind bearer keys, probes, metrics, the OpenAPI
+ * The HTTP API (docs/design.md, "The public contract"): /v1 behind bearer keys, probes, metrics, the OpenAPI
  * document and its page, and Bull Board. Does not listen: the caller does (or tests `inject`).
  */
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
@@ -49,6 +64,12 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Answered through the error handler as a 503 with Retry-After (see errors.ts).
+    handlerTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    // A job id is its idempotency key, far longer than the router's default 100 characters for a
+    // split shipment or an escaped order number. The router measures a parameter once URL-decoded,
+    // so the key's own longest length is the bound.
+    routerOptions: { maxParamLength: MAX_KEY_LENGTH },
   });
 
   app.setValidatorCompiler(validatorCompiler);
@@ -108,8 +129,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await app.register(healthRoutes, { service, metrics });
   await app.register(
     async (v1) => {
-      // Scoped to this context (Fastify encapsulation): probes, metrics and docs stay open.
-      v1.addHook('onRequest', bearerAuth(config.apiKeys));
+      // Scoped to this context (Fastify encapsulation): probes, metrics and docs stay open. A producer
+      // key is refused here (403) on every route but enqueue and job reads, before anything is read.
+      v1.decorateRequest('caller', null);
+      v1.addHook('onRequest', bearerAuth({ operator: config.apiKeys, producer: config.producerApiKeys }));
       // After auth and validation (a bad key or body is told so whatever Redis does): with Redis away,
       // answer at once instead of queueing the request's commands until it is back. A connection
       // still being made at start-up is let through: its commands wait for it briefly.
@@ -120,9 +143,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
         if (VALIDATED_IN_HANDLER.has(request.routeOptions.url ?? '')) return;
         throw new RedisUnavailableError();
       });
-      await v1.register(jobRoutes, { service });
+      await v1.register(jobRoutes, { service, ...(options.jobs ? { jobs: options.jobs } : {}) });
       await v1.register(deadLetterRoutes, { service });
-      await v1.register(ledgerRoutes, { service });
+      await v1.register(ledgerRoutes, { service, ...(options.ledger ? { ledger: options.ledger } : {}) });
       await v1.register(accountRoutes, { service });
     },
     { prefix: '/v1' },

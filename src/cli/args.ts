@@ -1,4 +1,5 @@
 import { JOB_NAMES, schemas } from '../jobs/index.js';
+import { readTime, TIME_HINT } from '../ledger/time.js';
 import { UsageError } from './errors.js';
 
 /** What node's parseArgs hands back, before a command narrows it. */
@@ -90,40 +91,11 @@ export function parseChoice<T extends string>(text: string, option: string, choi
   return text as T;
 }
 
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
-
-/**
- * A time as epoch milliseconds, from epoch ms digits or ISO 8601: a date (`2024-05-01`, midnight
- * UTC) or a date and time with its zone (`2024-05-01T08:00:00Z`, `…+08:00`). A time without a zone
- * is refused rather than read in this machine's zone, which would differ between operators.
- */
+/** A time as epoch milliseconds (see readTime: a time without an offset is UTC, as in the API). */
 export function parseTime(text: string, option: string): number {
-  if (/^\d+$/.test(text)) {
-    const ms = Number(text);
-    if (!Number.isSafeInteger(ms)) throw new UsageError(`--${option} is too large for epoch milliseconds`);
-    return ms;
-  }
-  const match = ISO.exec(text);
-  const hint = 'give ISO 8601 (2024-05-01 or 2024-05-01T08:00:00Z) or epoch milliseconds';
-  if (!match) {
-    const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(text);
-    throw new UsageError(
-      zoneless
-        ? `--${option} needs a time zone (Z or +08:00), got "${text}"`
-        : `--${option}: ${hint}, got "${text}"`,
-    );
-  }
-  const [, y, mo, d, h = '0', mi = '0', s = '0'] = match;
-  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  const realDate =
-    day.getUTCFullYear() === Number(y) &&
-    day.getUTCMonth() === Number(mo) - 1 &&
-    day.getUTCDate() === Number(d);
-  const ms = Date.parse(text.replace(' ', 'T'));
-  if (!realDate || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59 || Number.isNaN(ms) || ms < 0) {
-    throw new UsageError(`--${option} is not a real date and time: "${text}"`);
-  }
+  const ms = readTime(text);
+  if (ms === null) throw new UsageError(`--${option}: give ${TIME_HINT}, got "${text}"`);
+  if (!Number.isSafeInteger(ms)) throw new UsageError(`--${option} is too large for epoch milliseconds`);
   return ms;
 }
 

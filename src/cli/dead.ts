@@ -1,4 +1,8 @@
-import type { DeadLetterFilter, DeadLetterItem } from '../queues/dead-letter.js';
+import {
+  DeadLetterConflictError,
+  type DeadLetterFilter,
+  type DeadLetterItem,
+} from '../queues/dead-letter.js';
 import {
   expectPositionals,
   parseChoice,
@@ -129,7 +133,7 @@ export const deadRedriveCommand: Command = {
   ],
   notes: [
     'A redriven job keeps its id; the patched payload is validated like a new job, and if any',
-    'job would be invalid nothing is redriven.',
+    'job would be invalid, or is still in its queue, or is no longer dead, nothing is redriven.',
   ],
   options: {
     ...FILTER_OPTIONS,
@@ -177,12 +181,24 @@ export const deadPurgeCommand: Command = {
       const service = await session.service();
       const purged: string[] = [];
       const missing: string[] = [];
-      for (const id of ids) ((await service.deadLetters.remove(id)) ? purged : missing).push(id);
-      await session.print({ purged, missing }, () =>
+      // Refused (the job is still in its queue): nothing of it changed; listed only when there are some.
+      const refused: string[] = [];
+      const notes: string[] = [];
+      for (const id of ids) {
+        try {
+          ((await service.deadLetters.remove(id)) ? purged : missing).push(id);
+        } catch (err) {
+          if (!(err instanceof DeadLetterConflictError)) throw err;
+          refused.push(id);
+          notes.push(`dead job "${id}" not purged: ${err.issues[0]?.message ?? err.message}`);
+        }
+      }
+      await session.print({ purged, missing, ...(refused.length > 0 ? { refused } : {}) }, () =>
         purged.length === 0 ? '' : `purged ${purged.length}:\n${purged.map((id) => `  ${id}\n`).join('')}`,
       );
-      if (missing.length === 0) return 0;
+      if (missing.length === 0 && refused.length === 0) return 0;
       for (const id of missing) session.note(`no dead job "${id}"`);
+      for (const note of notes) session.note(note);
       return 1;
     };
   },

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { ROOT_PATH, ValidationError } from '../jobs/index.js';
 import { LedgerError } from '../ledger/index.js';
-import { accountsListCommand, accountsResumeCommand } from './accounts.js';
+import { accountsHoldCommand, accountsListCommand, accountsResumeCommand } from './accounts.js';
 import type { Values } from './args.js';
 import { type Command, helpText } from './command.js';
 import { deadListCommand, deadPurgeCommand, deadRedriveCommand, deadShowCommand } from './dead.js';
@@ -12,6 +12,7 @@ import { jobCommand } from './job.js';
 import { ledgerExportCommand, ledgerSummaryCommand } from './ledger.js';
 import { type CliIO, toJson } from './output.js';
 import { Session } from './session.js';
+import { packageVersion } from './version.js';
 
 export type { CliIO, Output } from './output.js';
 
@@ -25,13 +26,14 @@ const COMMANDS: readonly Command[] = [
   ledgerSummaryCommand,
   ledgerExportCommand,
   accountsListCommand,
+  accountsHoldCommand,
   accountsResumeCommand,
 ];
 
 const GROUPS: Readonly<Record<string, string>> = {
   dead: 'the dead-letter queue: list, show, redrive, purge',
   ledger: 'coupon spend: summary, export',
-  accounts: 'upstream accounts: list, resume',
+  accounts: 'upstream accounts: list, hold, resume',
 };
 
 /** Issue lines printed on stderr; --json output carries them all. */
@@ -46,6 +48,10 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (argv.length === 0) {
     io.stderr.write(globalHelp());
     return 2;
+  }
+  if (argv[0] === '--version') {
+    io.stdout.write(`${packageVersion()}\n`);
+    return 0;
   }
   if (argv[0] === 'help') {
     io.stdout.write(helpFor(argv.slice(1)));
@@ -149,6 +155,7 @@ function globalHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`),
     '',
     'Every command takes --json (machine-readable output on stdout) and --help.',
+    '"fulfill --version" prints the version.',
     'Run "fulfill <command> --help" for its options.',
     '',
     'Environment: REDIS_URL, FULFILLMENT_PREFIX, FULFILLMENT_ACCOUNTS or FULFILLMENT_ACCOUNTS_FILE,',

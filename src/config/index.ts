@@ -1,6 +1,12 @@
 import { type Account, parseAccounts, readAccountsFile } from './accounts.js';
 import { ConfigError } from './errors.js';
 import { Secret } from './secret.js';
+import {
+  BASE_URL_SETTINGS,
+  checkProductionBaseUrl,
+  plainHttpWarnings,
+  SANDBOX_DEFAULT_PORT,
+} from './upstream-urls.js';
 
 export type { Account, Provider } from './accounts.js';
 export { ACCOUNT_ID_PATTERN, DEFAULT_RATE_PER_SECOND, PROVIDERS, parseAccounts } from './accounts.js';
@@ -27,10 +33,21 @@ export interface Config {
   /** Empty only for processes that do not need accounts (the sandbox). */
   readonly accounts: readonly Account[];
   readonly port: number;
+  /** Operator keys: every /v1 route. */
   readonly apiKeys: readonly Secret[];
+  /** Producer keys: enqueue and read jobs only (every other /v1 route answers 403). */
+  readonly producerApiKeys: readonly Secret[];
   /** Bull Board is served only when both are set. */
   readonly admin: { readonly user: string; readonly password: Secret } | null;
+  /** Bull Board without its retry, clean, promote, add and edit actions (the default). */
   readonly boardReadOnly: boolean;
+  /** NODE_ENV=production: base URLs must be given explicitly and must not be the sandbox. */
+  readonly production: boolean;
+  /**
+   * Settings that start but deserve a person's attention (a token over plain http to another host):
+   * logged once at start and shown in /readyz.
+   */
+  readonly warnings: readonly string[];
   readonly logLevel: LogLevel;
   readonly upstreamTimeoutMs: number;
   readonly retry: { readonly attempts: number; readonly baseMs: number; readonly maxMs: number };
@@ -44,6 +61,19 @@ export interface Config {
   readonly allowRedisEviction: boolean;
   /** BullMQ job lock; a worker that dies mid-job has its jobs taken over after about this long. */
   readonly lockDurationMs: number;
+  /** Worker-only processes serve /metrics and /healthz here; null (`off`) serves nothing, 0 any free port. */
+  readonly metricsPort: number | null;
+  /** Signed event deliveries (WEBHOOK_URL, WEBHOOK_SECRET); null when WEBHOOK_URL is not set. */
+  readonly webhook: WebhookConfig | null;
+  /** DATABASE_URL: the PostgreSQL of the records (ledger, events, finished jobs); null keeps them in Redis. A Secret: it may hold a password. */
+  readonly databaseUrl: Secret | null;
+}
+
+export interface WebhookConfig {
+  /** http or https, without credentials; used exactly as given. */
+  readonly url: string;
+  /** `whsec_` + base64 of the signing key (at least 24 bytes once decoded). */
+  readonly secret: Secret;
 }
 
 /** Every default in one place, checked against the type. */
@@ -63,7 +93,9 @@ export const DEFAULTS = {
   LIMITER_MARGIN_MS: 60,
   IDEMPOTENCY_RETENTION_DAYS: 7,
   LOCK_DURATION_MS: 30_000,
-} as const satisfies Record<string, string | number>;
+  BOARD_READ_ONLY: true,
+  METRICS_PORT: 9464,
+} as const satisfies Record<string, string | number | boolean>;
 
 /** Which settings a process cannot start without. */
 export interface ConfigNeeds {
@@ -73,7 +105,10 @@ export interface ConfigNeeds {
   readonly apiKeys?: boolean;
 }
 
-/** Every environment variable the product reads; the compose file and README are tested against it. */
+/** The shortest API key, producer key or Bull Board password accepted: long enough not to be guessed. */
+export const MIN_SECRET_LENGTH = 16;
+
+/** Every environment variable the product reads; compose and docs/configuration.md are tested against it. */
 export const ENV_NAMES = [
   'REDIS_URL',
   'REDIS_SENTINELS',
@@ -87,7 +122,11 @@ export const ENV_NAMES = [
   'API_KEYS',
   'ADMIN_USER',
   'ADMIN_PASSWORD',
+  // Scoped keys, the read-only board and the production rules for the base URLs.
+  'PRODUCER_API_KEYS',
   'BOARD_READ_ONLY',
+  'NODE_ENV',
+  'SANDBOX_PORT',
   'LOG_LEVEL',
   'UPSTREAM_TIMEOUT_MS',
   'RETRY_ATTEMPTS',
@@ -99,6 +138,10 @@ export const ENV_NAMES = [
   'IDEMPOTENCY_RETENTION_DAYS',
   'REDIS_ALLOW_EVICTION',
   'LOCK_DURATION_MS',
+  'METRICS_PORT',
+  'WEBHOOK_URL',
+  'DATABASE_URL',
+  'WEBHOOK_SECRET',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -121,15 +164,18 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
   }
 
   const accounts = readAccounts(read, needs.accounts ?? false);
-  const apiKeys = (read('API_KEYS') ?? '')
-    .split(',')
-    .map((key) => key.trim())
-    .filter((key) => key !== '');
+  const apiKeys = keyList(read, 'API_KEYS');
   if (needs.apiKeys && apiKeys.length === 0) {
     throw new ConfigError('API_KEYS', 'is not set: give one or more comma-separated bearer keys for /v1');
   }
-  apiKeys.forEach((key, index) => {
-    if (key.length < 16) throw new ConfigError('API_KEYS', `key #${index + 1} is shorter than 16 characters`);
+  const producerApiKeys = keyList(read, 'PRODUCER_API_KEYS');
+  producerApiKeys.forEach((key, index) => {
+    if (apiKeys.includes(key)) {
+      throw new ConfigError(
+        'PRODUCER_API_KEYS',
+        `key #${index + 1} is also in API_KEYS: a key has one scope, give it in one of the two`,
+      );
+    }
   });
 
   const adminUser = read('ADMIN_USER');
@@ -139,6 +185,9 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
       adminUser === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD',
       'ADMIN_USER and ADMIN_PASSWORD must be set together (or neither, which turns Bull Board off)',
     );
+  }
+  if (adminPassword !== undefined && adminPassword.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError('ADMIN_PASSWORD', `is shorter than ${MIN_SECRET_LENGTH} characters`);
   }
 
   const logLevel = read('LOG_LEVEL') ?? DEFAULTS.LOG_LEVEL;
@@ -153,22 +202,50 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
   };
   if (retry.maxMs < retry.baseMs) throw new ConfigError('RETRY_MAX_MS', 'must not be below RETRY_BASE_MS');
 
+  // A worker that stalls past its lock loses the job to another; the lock must outlast any one call
+  // with room, so that a live worker never loses a job in the middle of its call.
+  const upstreamTimeoutMs = integer(read, 'UPSTREAM_TIMEOUT_MS', DEFAULTS.UPSTREAM_TIMEOUT_MS, 1, 600_000);
+  const lockDurationMs = integer(read, 'LOCK_DURATION_MS', DEFAULTS.LOCK_DURATION_MS, 1_000, 600_000);
+  if (lockDurationMs < upstreamTimeoutMs + LOCK_ROOM_MS) {
+    throw new ConfigError(
+      'LOCK_DURATION_MS',
+      `must exceed UPSTREAM_TIMEOUT_MS (${upstreamTimeoutMs}) by at least ${LOCK_ROOM_MS} ms, got ${lockDurationMs}`,
+    );
+  }
+
+  const production = read('NODE_ENV') === 'production';
+  const baseUrls = {
+    vvtool: url(read, 'VVTOOL_BASE_URL', DEFAULTS.VVTOOL_BASE_URL, ['http:', 'https:']),
+    damaijia: url(read, 'DAMAIJIA_BASE_URL', DEFAULTS.DAMAIJIA_BASE_URL, ['http:', 'https:']),
+  };
+  // Only for processes that need accounts (workers, API, CLI): the sandbox reads them optionally, and
+  // is what these addresses must not be.
+  if (production && needs.accounts) {
+    const sandboxPort = integer(read, 'SANDBOX_PORT', SANDBOX_DEFAULT_PORT, 0, 65_535);
+    for (const setting of Object.values(BASE_URL_SETTINGS)) {
+      checkProductionBaseUrl(setting, read(setting), [sandboxPort, SANDBOX_DEFAULT_PORT]);
+    }
+  }
+
   return deepFreeze({
     redisUrl,
     redisSentinel: readSentinel(read),
     prefix,
-    vvtoolBaseUrl: url(read, 'VVTOOL_BASE_URL', DEFAULTS.VVTOOL_BASE_URL, ['http:', 'https:']),
-    damaijiaBaseUrl: url(read, 'DAMAIJIA_BASE_URL', DEFAULTS.DAMAIJIA_BASE_URL, ['http:', 'https:']),
+    vvtoolBaseUrl: baseUrls.vvtool,
+    damaijiaBaseUrl: baseUrls.damaijia,
     accounts,
     port: integer(read, 'PORT', DEFAULTS.PORT, 0, 65_535),
     apiKeys: apiKeys.map((key) => new Secret(key)),
+    producerApiKeys: producerApiKeys.map((key) => new Secret(key)),
     admin:
       adminUser !== undefined && adminPassword !== undefined
         ? { user: adminUser, password: new Secret(adminPassword) }
         : null,
-    boardReadOnly: boolean(read, 'BOARD_READ_ONLY', false),
+    boardReadOnly: boolean(read, 'BOARD_READ_ONLY', DEFAULTS.BOARD_READ_ONLY),
+    production,
+    warnings: plainHttpWarnings(baseUrls, accounts),
     logLevel: logLevel as LogLevel,
-    upstreamTimeoutMs: integer(read, 'UPSTREAM_TIMEOUT_MS', DEFAULTS.UPSTREAM_TIMEOUT_MS, 1, 600_000),
+    upstreamTimeoutMs,
     retry,
     shutdownGraceMs: integer(read, 'SHUTDOWN_GRACE_MS', DEFAULTS.SHUTDOWN_GRACE_MS, 0, 3_600_000),
     workerConcurrency: integer(read, 'WORKER_CONCURRENCY', DEFAULTS.WORKER_CONCURRENCY, 1, 1_000),
@@ -176,11 +253,80 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
     idempotencyRetentionMs:
       integer(read, 'IDEMPOTENCY_RETENTION_DAYS', DEFAULTS.IDEMPOTENCY_RETENTION_DAYS, 1, 365) * 86_400_000,
     allowRedisEviction: boolean(read, 'REDIS_ALLOW_EVICTION', false),
-    lockDurationMs: integer(read, 'LOCK_DURATION_MS', DEFAULTS.LOCK_DURATION_MS, 1_000, 600_000),
+    lockDurationMs,
+    // `off` turns the worker's metrics server off; a port is otherwise read like PORT.
+    metricsPort:
+      read('METRICS_PORT')?.toLowerCase() === 'off'
+        ? null
+        : integer(read, 'METRICS_PORT', DEFAULTS.METRICS_PORT, 0, 65_535),
+    webhook: readWebhook(read),
+    databaseUrl:
+      read('DATABASE_URL') === undefined
+        ? null
+        : new Secret(url(read, 'DATABASE_URL', '', ['postgres:', 'postgresql:'])),
   });
 }
 
+/** How much longer than the upstream timeout a job's lock must last. */
+const LOCK_ROOM_MS = 1_000;
+
+/**
+ * The Standard Webhooks secret shape: `whsec_` then standard base64, padded or not (the signing
+ * package accepts both), with a length some bytes can have.
+ */
+const WEBHOOK_SECRET_SHAPE = /^whsec_([A-Za-z0-9+/]+)(=?=?)$/;
+const WEBHOOK_SECRET_MIN_BYTES = 24;
+
+function readWebhook(read: Reader): WebhookConfig | null {
+  const text = read('WEBHOOK_URL');
+  const secretText = read('WEBHOOK_SECRET');
+  if (text === undefined) {
+    if (secretText !== undefined)
+      throw new ConfigError('WEBHOOK_SECRET', 'is set, but WEBHOOK_URL is not: set both or neither');
+    return null;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new ConfigError('WEBHOOK_URL', 'is not a URL (expected http://… or https://…)');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError('WEBHOOK_URL', 'must start with http:// or https://');
+  }
+  // fetch refuses such URLs, and a password there would end up wherever URLs are shown.
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError('WEBHOOK_URL', 'must not carry a user name or password');
+  }
+  if (secretText === undefined) {
+    throw new ConfigError('WEBHOOK_SECRET', 'is not set, but WEBHOOK_URL is: give whsec_ followed by base64');
+  }
+  const [, base64, padding = ''] = WEBHOOK_SECRET_SHAPE.exec(secretText) ?? [];
+  const whole = base64 !== undefined && base64.length % 4 !== 1;
+  if (base64 === undefined || !whole || (padding !== '' && (base64.length + padding.length) % 4 !== 0)) {
+    throw new ConfigError('WEBHOOK_SECRET', 'must be whsec_ followed by base64 (A-Z a-z 0-9 + /, = padding)');
+  }
+  if (Buffer.from(base64, 'base64').length < WEBHOOK_SECRET_MIN_BYTES) {
+    throw new ConfigError('WEBHOOK_SECRET', `must encode at least ${WEBHOOK_SECRET_MIN_BYTES} bytes`);
+  }
+  return { url: text, secret: new Secret(secretText) };
+}
+
 type Reader = (name: string) => string | undefined;
+
+/** Comma-separated bearer keys, each at least MIN_SECRET_LENGTH characters. */
+function keyList(read: Reader, name: string): string[] {
+  const keys = (read(name) ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  keys.forEach((key, index) => {
+    if (key.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError(name, `key #${index + 1} is shorter than ${MIN_SECRET_LENGTH} characters`);
+    }
+  });
+  return keys;
+}
 
 function readSentinel(read: Reader): Config['redisSentinel'] {
   const list = read('REDIS_SENTINELS');

@@ -1,5 +1,5 @@
 /**
- * A small client of the service's HTTP API (DESIGN.md "Public interface"), as any other service would
+ * A small client of the service's HTTP API (docs/api.md), as any other service would
  * use it: JSON over HTTP with the bearer key. The demo sends all its traffic through it.
  */
 import type { BatchJob } from './plan.js';

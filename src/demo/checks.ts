@@ -112,10 +112,13 @@ function ledgerMatches(run: RunRecord): Check {
 function unknownRecorded(run: RunRecord): Check {
   const wrong = run.figures
     .filter((f) => f.ledgerUnknown !== f.unanswered)
-    .map((f) => `${f.account}: ${f.unanswered} calls unanswered, ${f.ledgerUnknown} unknown entries`);
+    .map(
+      (f) =>
+        `${f.account}: ${f.unanswered} calls without a readable charge, ${f.ledgerUnknown} unknown entries`,
+    );
   const total = run.figures.reduce((sum, f) => sum + f.unanswered, 0);
   return {
-    name: 'every unanswered call is in the ledger as unknown',
+    name: 'every call without a readable charge is in the ledger as unknown',
     ok: wrong.length === 0,
     detail: wrong.length === 0 ? `${total} calls` : list(wrong),
   };

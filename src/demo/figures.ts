@@ -11,13 +11,16 @@ export interface AccountFigures {
   readonly provider: string;
   /** Coupons the ledger knows were charged. */
   readonly ledgerTotal: number;
-  /** Ledger entries whose charge is unknown (the answer never came back). */
+  /** Ledger entries whose charge is unknown (no answer, or one that cannot say what it cost). */
   readonly ledgerUnknown: number;
-  /** Coupons the sandbox charged on calls it answered. */
+  /** Coupons the sandbox charged on calls whose answer said what they cost. */
   readonly chargedAnswered: number;
-  /** Coupons the sandbox charged on calls it dropped without an answer. */
+  /** Coupons the sandbox charged on the other calls (see `unanswered`). */
   readonly chargedUnanswered: number;
-  /** Calls the sandbox received and never answered. */
+  /**
+   * Calls the sandbox never answered, or answered in a way that cannot say what they cost (HTTP 500,
+   * 502, 504, a body that is not JSON): the service records each as charge unknown.
+   */
   readonly unanswered: number;
   readonly calls: number;
   /** First to last arrival. */
@@ -37,8 +40,8 @@ export function accountFigures(
     const mine = calls.filter((call) => call.account === account.id);
     const times = mine.map((call) => call.at);
     const group = ledger.groups.find((g) => g.key === account.id);
-    const answered = mine.filter((call) => call.httpStatus !== null);
-    const unanswered = mine.filter((call) => call.httpStatus === null);
+    const answered = mine.filter((call) => !hidesCharge(call));
+    const unanswered = mine.filter(hidesCharge);
     const seconds = times.length > 1 ? (Math.max(...times) - Math.min(...times)) / 1000 : 0;
     return {
       account: account.id,
@@ -54,6 +57,11 @@ export function accountFigures(
       maxInSecond: maxInSlidingWindow(times, 1000),
     };
   });
+}
+
+/** No answer, a server error that may follow processing, or a 2xx body that is not JSON. */
+function hidesCharge(call: CallRecord): boolean {
+  return call.httpStatus === null || [500, 502, 504].includes(call.httpStatus) || call.fault === 'garbage';
 }
 
 function sum(values: readonly number[]): number {

@@ -75,7 +75,7 @@ export function formatSummary(s: SummaryInput): string[] {
         f.ledgerTotal === f.chargedAnswered ? 'match' : 'MISMATCH',
       ]),
     ),
-    '  (unknown: calls whose answer never came back; the sandbox may have charged them, see "dropped")',
+    '  (unknown: calls whose answer never came back or could not say its charge; the sandbox may have charged them, see "dropped")',
     '',
     'Calls by account (the sandbox’s arrival times)',
     ...table(

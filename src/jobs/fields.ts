@@ -10,12 +10,17 @@ import { ACCOUNT_ID_PATTERN } from '../config/accounts.js';
 /** 2^53 - 1: above it a JSON number has already lost digits in JS (Taobao trade ids pass 2^53). */
 export const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;
 
-const DIGITS = '^[0-9]{1,20}$';
+/** Digits of a numeric id (Taobao ids pass 2^53, and stay below 20 digits). */
+export const MAX_ID_DIGITS = 20;
+const DIGITS = `^[0-9]{1,${MAX_ID_DIGITS}}$`;
 /** 1 to 100 ids: bounds the idempotency key (the job id) a sub_tid ends up in. */
 export const MAX_SUB_TIDS = 100;
-const SUB_TIDS = `^[0-9]{1,20}(,[0-9]{1,20}){0,${MAX_SUB_TIDS - 1}}$`;
+const SUB_TIDS = `^[0-9]{1,${MAX_ID_DIGITS}}(,[0-9]{1,${MAX_ID_DIGITS}}){0,${MAX_SUB_TIDS - 1}}$`;
 const CARRIER_CODE = '^[A-Za-z0-9_]{2,32}$';
-const WAYBILL_NO = '^[A-Za-z0-9-]{6,40}$';
+export const MAX_WAYBILL_LENGTH = 40;
+const WAYBILL_NO = `^[A-Za-z0-9-]{6,${MAX_WAYBILL_LENGTH}}$`;
+/** The longest account id ACCOUNT_ID_PATTERN accepts (a test holds the two together). */
+export const MAX_ACCOUNT_ID_LENGTH = 64;
 /**
  * No C0/C1 control characters or DEL, and no unpaired surrogate (it cannot be sent as UTF-8).
  * Written to mean the same with and without the regex `u` flag (Ajv and TypeBox use it,

@@ -3,9 +3,16 @@
  * JSON Schema files all come from them), validation at the door, idempotency keys. Pure: no I/O.
  */
 export { type BatchValidation, validateBatch } from './batch.js';
-export { MAX_SAFE_ID, MAX_SUB_TIDS, MAX_TEXT_LENGTH } from './fields.js';
+export { MAX_ACCOUNT_ID_LENGTH, MAX_SAFE_ID, MAX_SUB_TIDS, MAX_TEXT_LENGTH } from './fields.js';
 export { formatIssues, type Issue, prefixIssues, ROOT_PATH, ValidationError } from './issues.js';
-export { escapeKeyPart, idempotencyKey, sortIds, unescapeKeyPart } from './keys.js';
+export {
+  escapeKeyPart,
+  idempotencyKey,
+  MAX_KEY_LENGTH,
+  normaliseId,
+  sortIds,
+  unescapeKeyPart,
+} from './keys.js';
 export { isJobName, JOB_NAMES, JOBS, type JobName, jobFor, type Provider, type QueueName } from './names.js';
 export {
   type BatchRequestBody,

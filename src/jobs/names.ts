@@ -6,7 +6,7 @@ export const JOB_NAMES = ['vvtool.send', 'damaijia.delivery', 'damaijia.sync'] a
 export type JobName = (typeof JOB_NAMES)[number];
 export type QueueName = 'ship' | 'sync';
 
-/** Which queue runs each job and which provider's account it needs: the DESIGN.md "Jobs" table. */
+/** Which queue runs each job and which provider's account it needs: the jobs table of docs/design.md. */
 export const JOBS = {
   'vvtool.send': { queue: 'ship', provider: 'vvtool' },
   'damaijia.delivery': { queue: 'ship', provider: 'damaijia' },

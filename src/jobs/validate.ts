@@ -41,7 +41,7 @@ const NOT_AN_OBJECT = 'must be a JSON object with "account" and the payload fiel
  * Validates a request of POST /v1/ship or /v1/sync: `{ account, ...payload }`, where the account's
  * provider decides the job. Names every problem, never throws; nothing of a refused request is kept.
  */
-export function validateJob(type: 'ship' | 'sync', input: unknown, accounts: AccountLookup): JobValidation {
+export function validateJob(type: QueueName, input: unknown, accounts: AccountLookup): JobValidation {
   if (type !== 'ship' && type !== 'sync')
     return fail([{ path: 'type', message: 'must be "ship" or "sync"' }]);
   const read = readObject(input);

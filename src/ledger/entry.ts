@@ -1,9 +1,10 @@
 import { PROVIDERS } from '../config/index.js';
+import { JOB_NAMES } from '../jobs/names.js';
 import { LedgerError } from './errors.js';
 import { callId } from './keys.js';
 import type { CallContext, EntryStatus, LedgerEntry, Operation, Provider } from './types.js';
 
-const OPERATIONS: readonly Operation[] = ['vvtool.send', 'damaijia.delivery', 'damaijia.sync'];
+const OPERATIONS: readonly Operation[] = JOB_NAMES;
 const STATUSES: readonly EntryStatus[] = ['charged', 'unknown'];
 
 /** Checks a call context at the door: the ledger is the record of money, so no half-filled entries. */

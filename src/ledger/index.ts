@@ -10,6 +10,7 @@ export type {
   GroupBy,
   LedgerEntry,
   Settlement,
+  SettleOptions,
   Summary,
   SummaryQuery,
   TimeRange,

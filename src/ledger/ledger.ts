@@ -13,15 +13,15 @@ import {
   member,
   memberId,
 } from './keys.js';
-import { PAGE, RECOVER, SETTLE } from './scripts.js';
+import { PAGE, RECOVER, RECOVER_CALL, SETTLE } from './scripts.js';
 import { SummaryBuilder } from './summary.js';
 import type {
-  AlsoSet,
   CallContext,
   EntriesPage,
   EntriesQuery,
   LedgerEntry,
   Settlement,
+  SettleOptions,
   Summary,
   SummaryQuery,
   TimeRange,
@@ -67,33 +67,66 @@ export class Ledger {
   }
 
   /**
-   * After the call, in one atomic script: clear the in-flight mark; write an entry (charged when the
-   * amount is above 0, unknown when no answer came back) unless this call has one already. Returns
-   * the entry written, or null when the call charged nothing or was recorded before.
+   * After the call, in one atomic script: clear the in-flight mark (and the job's live-call key, when
+   * given and still this call's); set the keys of `alsoSet` (the job's done or dead marker); write an
+   * entry (charged when the amount is above 0, unknown when no answer came back) unless this call has
+   * one already. Returns the entry written, or null when the call charged nothing or was recorded
+   * before. A bad settlement or option is refused before anything is written.
    */
   async settle(
     ctx: CallContext,
     settlement: Settlement,
     at: number = Date.now(),
-    alsoSet?: AlsoSet,
+    options: SettleOptions = {},
   ): Promise<LedgerEntry | null> {
     checkContext(ctx);
     checkTime(at, 'at', 'bad_context');
     const amount = settledAmount(settlement);
+    const { alsoSet, liveKey, event, alsoRemove } = options;
+    if (alsoSet && alsoSet.ttlMs !== null && (!Number.isSafeInteger(alsoSet.ttlMs) || alsoSet.ttlMs <= 0)) {
+      throw new LedgerError('bad_context', `alsoSet.ttlMs must be a positive integer, got ${alsoSet.ttlMs}`);
+    }
     const id = callId(ctx.jobId, ctx.attempt);
     const entry = amount === 0 ? null : makeEntry(ctx, at, amount);
-    const args = [id, member(at, id), entry === null ? '' : JSON.stringify(entry)];
-    const keys = this.scriptKeys();
-    if (alsoSet) {
-      if (!Number.isSafeInteger(alsoSet.ttlMs) || alsoSet.ttlMs <= 0)
-        throw new LedgerError(
-          'bad_context',
-          `alsoSet.ttlMs must be a positive integer, got ${alsoSet.ttlMs}`,
-        );
-      keys.push(alsoSet.key);
-      args.push(alsoSet.value, String(alsoSet.ttlMs));
-    }
+    // Stand-ins for absent keys are keys the script already holds and leaves alone.
+    const keys = [
+      ...this.scriptKeys(),
+      liveKey ?? this.keys.inflight,
+      event?.key ?? this.keys.inflight,
+      alsoRemove?.key ?? this.keys.inflight,
+      ...(alsoSet?.keys ?? []),
+    ];
+    const args = [
+      id,
+      member(at, id),
+      entry === null ? '' : JSON.stringify(entry),
+      alsoSet?.value ?? '',
+      alsoSet?.ttlMs == null ? '' : String(alsoSet.ttlMs),
+      liveKey === undefined ? '' : '1',
+      event?.type ?? '',
+      String(at),
+      event === undefined ? '' : JSON.stringify(event.data),
+      alsoRemove?.member ?? '',
+    ];
     const wrote = await SETTLE.run(this.redis, keys, args);
+    return wrote === 1 ? entry : null;
+  }
+
+  /**
+   * A call whose run is gone (the gate found its live-call key past its deadline, with no settle):
+   * its in-flight mark becomes an unknown entry, once, dated when the call was sent, and the live-call
+   * key goes. Returns the entry written, or null (settled meanwhile, or recovered before).
+   */
+  async recoverCall(id: string, liveKey: string): Promise<LedgerEntry | null> {
+    const text = await this.redis.hget(this.keys.inflight, id);
+    let entry: LedgerEntry | null = null;
+    let args = [id, '', '', ''];
+    if (text !== null) {
+      const mark = decodeMark(id, text);
+      entry = makeEntry(mark.ctx, mark.at, null);
+      args = [id, text, member(mark.at, id), JSON.stringify(entry)];
+    }
+    const wrote = await RECOVER_CALL.run(this.redis, [...this.scriptKeys(), liveKey], args);
     return wrote === 1 ? entry : null;
   }
 

@@ -25,18 +25,50 @@ export class LuaScript {
 }
 
 /**
- * Settle one call. KEYS: inflight, entries, byTime, and optionally a key to set in the same step.
- * ARGV: call id, member, entry JSON ('' when the answer charged nothing), then (with the fourth key)
- * its value and time to live in ms. The in-flight mark always goes; HSETNX writes the entry only if
+ * Settle one call. KEYS: 1 inflight, 2 entries, 3 byTime, 4 the job's live-call key (any key when
+ * ARGV[6] is ''), 5 the event outbox stream, 6 a set to remove ARGV[10] from (the account's backlog,
+ * when the job finishes; any key when ARGV[10] is ''), 7… keys to set in the same step. ARGV: 1 call
+ * id, 2 member, 3 entry JSON ('' when the answer charged nothing), 4 the value to set, 5 its time to
+ * live in ms ('' for none), 6 '1' when KEYS[4] is the live-call key, 7 an event type ('' for none),
+ * 8 its time (epoch ms), 9 its data JSON, 10 the set member to remove ('' for none). The in-flight mark always goes, and the live-call key when it
+ * still names this call (another run's call is not ours to end); HSETNX writes the entry only if
  * there is none for this call yet, so a redelivered or concurrent settle of the same call counts
- * once. Returns 1 when it wrote the entry, else 0.
+ * once. The event goes to the outbox only while the outbox exists (a consumer group made it). Returns
+ * 1 when it wrote the entry, else 0.
  */
 export const SETTLE = new LuaScript(`
 redis.call('HDEL', KEYS[1], ARGV[1])
-if KEYS[4] then redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5]) end
+if ARGV[6] == '1' then
+  local live = redis.call('GET', KEYS[4])
+  if live and string.sub(live, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[4]) end
+end
+if ARGV[10] ~= '' then redis.call('SREM', KEYS[6], ARGV[10]) end
+for i = 7, #KEYS do
+  if ARGV[5] == '' then redis.call('SET', KEYS[i], ARGV[4])
+  else redis.call('SET', KEYS[i], ARGV[4], 'PX', ARGV[5]) end
+end
+if ARGV[7] ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('XADD', KEYS[5], '*', 'type', ARGV[7], 'at', ARGV[8], 'data', ARGV[9])
+end
 if ARGV[3] == '' then return 0 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3]) == 0 then return 0 end
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
+return 1
+`);
+
+/**
+ * End a call whose run is gone (its live-call deadline passed with no settle): its in-flight mark, if
+ * still the one read, becomes an unknown entry unless the call has one; the live-call key goes if it
+ * still names the call. KEYS: inflight, entries, byTime, live-call key. ARGV: call id, the mark as
+ * read ('' when there was none), member, entry JSON. Returns 1 when it wrote the entry, else 0.
+ */
+export const RECOVER_CALL = new LuaScript(`
+local live = redis.call('GET', KEYS[4])
+if live and string.sub(live, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[4]) end
+if ARGV[2] == '' or redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[4]) == 0 then return 0 end
+redis.call('ZADD', KEYS[3], 0, ARGV[3])
 return 1
 `);
 

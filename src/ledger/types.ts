@@ -41,14 +41,30 @@ export interface LedgerEntry {
 export type Settlement = { readonly amount: number } | { readonly unknown: true };
 
 /**
- * A key the settle also sets, in the same atomic step (the job's done marker, so that a call's charge
- * and its job's outcome are written together, in one round trip). Must share the ledger's hash tag.
+ * Keys the settle also sets, in the same atomic step: the job's done or dead marker, so that a call's
+ * charge and its job's outcome are written together and no crash can leave one without the other.
+ * Must share the ledger's hash tag.
  */
 export interface AlsoSet {
-  readonly key: string;
+  /** One or more keys set to `value` (the job id's marker, and the shipment key's when it differs). */
+  readonly keys: readonly string[];
   readonly value: string;
-  /** Time to live, ms. */
-  readonly ttlMs: number;
+  /** Time to live, ms; null keeps the keys until something removes them (a dead marker). */
+  readonly ttlMs: number | null;
+}
+
+/** What a settle finishes besides the entry. */
+export interface SettleOptions {
+  readonly alsoSet?: AlsoSet;
+  /**
+   * The job's live-call key (`<call id>|<deadline>`, written by the gate with the grant): removed when
+   * it still names this call, so the next run of the job may call again only after this one settled.
+   */
+  readonly liveKey?: string;
+  /** A member removed from a set in the same step (the finished job from its account's backlog). */
+  readonly alsoRemove?: { readonly key: string; readonly member: string };
+  /** An event recorded with the settle, in the outbox stream at `key` (see src/events). */
+  readonly event?: { readonly key: string; readonly type: string; readonly data: unknown };
 }
 
 export type GroupBy = 'account' | 'shop' | 'operation' | 'day';

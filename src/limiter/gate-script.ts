@@ -46,23 +46,48 @@
  * A grant can write one hash field with it (ARGV 7 and 8 into KEYS 6): the ledger's in-flight mark,
  * which must exist before the request leaves; written here it costs no round trip of its own.
  *
- * KEYS: 1 account hash, 2 tickets hash, 3 parked set, 4 the job's idempotency marker, 5 the job's
- *       BullMQ hash, 6 the hash a grant writes to (any key when ARGV 7 is ''), 7 grant log (list)
+ * Ownership: one call per job at a time, whoever runs it. A caller that no longer holds the job's
+ * BullMQ lock (ARGV 10 against KEYS 9) is told 'lost' and must not call. A grant also writes the job's
+ * live-call key (KEYS 8: `<call id>|<deadline ms>`, the deadline being the slot plus ARGV 12, past the
+ * longest a call can take); while another call's deadline has not passed the gate answers 'busy', and
+ * once it has, 'stale' with that call's id, for the caller to record it as a charge unknown first.
+ * The finished-markers are read under the job id (KEYS 4) and under the shipment key derived from the
+ * job's data (KEYS 7), so a job whose id is not its key still finds its shipment done.
+ *
+ * KEYS: 1 account hash, 2 tickets hash, 3 parked set, 4 the job id's marker, 5 the job's BullMQ hash,
+ *       6 the hash a grant writes to (any key when ARGV 7 is ''), 7 the shipment key's marker,
+ *       8 the live-call key, 9 the job's BullMQ lock key, 10 grant log (list)
  * ARGV: 1 job id, 2 rate per second, 3 margin µs, 4 max wait µs, 5 parked member, 6 the caller's
  *       recent delay µs, 7 field a grant writes ('' for none), 8 its value, 9 a slot (µs) this caller
- *       was granted and did not use ('' for none)
- * Returns {'marker', value} | {'held', reason, code, since} | {'grant', slot µs, now µs, margin µs}
+ *       was granted and did not use ('' for none), 10 the caller's lock token ('' to skip the check),
+ *       11 the call id a grant starts, 12 how long after its slot a call is surely over, ms
+ * Returns {'marker', value} | {'lost'} | {'busy', deadline ms} | {'stale', call id} | {'held', reason, code, since} | {'grant', slot µs, now µs, margin µs}
  *       | {'park', turn µs, now µs}
  */
 /** How long a reported delay keeps widening an account's window: a second's window and the one before. */
 export const LAG_MEMORY_US = 2_000_000;
 
 export const GATE_SCRIPT = `
-if ARGV[9] ~= '' then redis.call('LREM', KEYS[7], 1, ARGV[9]) end
-local marker = redis.call('GET', KEYS[4])
-if marker then
-  local kind = string.sub(marker, 1, 1)
-  if kind == 'd' or kind == 'x' then return {'marker', marker} end
+if ARGV[9] ~= '' then redis.call('LREM', KEYS[10], 1, ARGV[9]) end
+for _, key in ipairs({KEYS[4], KEYS[7]}) do
+  local marker = redis.call('GET', key)
+  if marker then
+    local kind = string.sub(marker, 1, 1)
+    if kind == 'd' or kind == 'x' then return {'marker', marker} end
+  end
+end
+if ARGV[10] ~= '' and redis.call('GET', KEYS[9]) ~= ARGV[10] then return {'lost'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local live = ARGV[11] ~= '' and redis.call('GET', KEYS[8])
+if live then
+  local bar = string.find(live, '|', 1, true)
+  local liveCall = string.sub(live, 1, bar - 1)
+  if liveCall ~= ARGV[11] then
+    local deadline = tonumber(string.sub(live, bar + 1))
+    if deadline * 1000 > now then return {'busy', deadline} end
+    return {'stale', liveCall}
+  end
 end
 local acct = redis.call('HMGET', KEYS[1], 'turn', 'held', 'reason', 'code', 'since', 'lag', 'lagAt', 'rate', 'margin')
 if acct[2] then
@@ -70,8 +95,6 @@ if acct[2] then
   redis.call('HDEL', KEYS[2], ARGV[1])
   return {'held', acct[3] or '', acct[4] or '', acct[5] or ''}
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local maxWait = tonumber(ARGV[4])
 local rate = tonumber(acct[8]) or tonumber(ARGV[2])
 local margin = tonumber(acct[9]) or tonumber(ARGV[3])
@@ -92,18 +115,22 @@ local window = math.ceil(1000000 * math.max(1, n / rate)) + margin + 2 * lag
 local spacing = math.ceil(window / n)
 local function earliest()
   local slot = now
-  local newest = tonumber(redis.call('LINDEX', KEYS[7], 0))
+  local newest = tonumber(redis.call('LINDEX', KEYS[10], 0))
   if newest and newest + math.floor(spacing / 2) > slot then slot = newest + math.floor(spacing / 2) end
-  local nth = tonumber(redis.call('LINDEX', KEYS[7], n - 1))
+  local nth = tonumber(redis.call('LINDEX', KEYS[10], n - 1))
   if nth and nth + window > slot then slot = nth + window end
   return slot
 end
 local function grant(slot)
   -- '%.0f': Lua's default number format keeps 14 digits, too few for µs since the epoch.
-  redis.call('LPUSH', KEYS[7], string.format('%.0f', slot))
-  redis.call('LTRIM', KEYS[7], 0, n - 1)
-  redis.call('PEXPIRE', KEYS[7], math.floor((slot - now + window) / 1000) + 1000)
+  redis.call('LPUSH', KEYS[10], string.format('%.0f', slot))
+  redis.call('LTRIM', KEYS[10], 0, n - 1)
+  redis.call('PEXPIRE', KEYS[10], math.floor((slot - now + window) / 1000) + 1000)
   if ARGV[7] ~= '' then redis.call('HSET', KEYS[6], ARGV[7], ARGV[8]) end
+  if ARGV[11] ~= '' then
+    local deadline = math.floor(slot / 1000) + tonumber(ARGV[12])
+    redis.call('SET', KEYS[8], ARGV[11] .. '|' .. string.format('%.0f', deadline), 'PX', 604800000)
+  end
   return {'grant', string.format('%.0f', slot), string.format('%.0f', now), margin + 2 * lag}
 end
 local function park(turn)
@@ -135,26 +162,35 @@ return grant(slot)
 `;
 
 /**
- * Resume: clear the hold and hand back the parked set so the caller can promote those jobs. The
- * schedule (turns, tickets, the grant log) stays: grants made before the hold still count against the
- * bound. An account that is not held is left alone and nothing is handed back.
- * KEYS: 1 account hash, 2 parked set. Returns the parked members, or false when the account was not held.
+ * Resume: clear the hold, record account.resumed in the outbox (while it exists), and hand back the
+ * parked set so the caller can promote those jobs. The schedule (turns, tickets, the grant log) stays:
+ * grants made before the hold still count against the bound. An account that is not held is left
+ * alone, nothing is recorded and nothing handed back.
+ * KEYS: 1 account hash, 2 parked set, 3 outbox. ARGV: event time (ms), event data JSON.
+ * Returns the parked members, or false when the account was not held.
  */
 export const RESUME_SCRIPT = `
 if redis.call('HEXISTS', KEYS[1], 'held') == 0 then return false end
 redis.call('HDEL', KEYS[1], 'held', 'reason', 'code', 'message', 'since')
 local parked = redis.call('SMEMBERS', KEYS[2])
 redis.call('DEL', KEYS[2])
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('XADD', KEYS[3], '*', 'type', 'account.resumed', 'at', ARGV[1], 'data', ARGV[2])
+end
 return parked
 `;
 
 /**
- * Hold: mark the account held unless it already is (the first reason wins and `since` stays).
- * KEYS: 1 account hash. ARGV: reason, code, message, since (ms). Returns 1 when newly held.
+ * Hold: mark the account held unless it already is (the first reason wins and `since` stays), and
+ * record account.held in the outbox (while it exists). KEYS: 1 account hash, 2 outbox. ARGV: reason,
+ * code, message, since (ms), event data JSON. Returns 1 when newly held.
  */
 export const HOLD_SCRIPT = `
 if redis.call('HEXISTS', KEYS[1], 'held') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'held', '1', 'reason', ARGV[1], 'code', ARGV[2], 'message', ARGV[3], 'since', ARGV[4])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'type', 'account.held', 'at', ARGV[4], 'data', ARGV[5])
+end
 return 1
 `;
 

@@ -1,5 +1,6 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import { outboxKey } from '../events/keys.js';
 import { RedisClock } from './clock.js';
 import { GATE_SCRIPT, HOLD_SCRIPT, PUBLISH_SCRIPT, RESUME_SCRIPT } from './gate-script.js';
 import { limiterKeys } from './keys.js';
@@ -19,6 +20,8 @@ export interface LimiterOptions {
    * again. Derived from the measured Redis round trip when not given: see `lateToleranceMs`.
    */
   readonly lateToleranceMs?: number;
+  /** Each account's provider, named in the account.held and account.resumed events. */
+  readonly providers?: ReadonlyMap<string, string>;
 }
 
 /** The limiter cannot keep the bound with these settings (start-up refuses with this one line). */
@@ -36,6 +39,17 @@ export interface GateRequest {
   readonly markerKey: string;
   /** The job's BullMQ hash: parked for its turn, the job is given priority 0 there (see the gate). */
   readonly jobKey: string;
+  /** The marker of the shipment key derived from the job's data (the job id's marker when the same). */
+  readonly shipMarkerKey?: string;
+  /** Ownership: the job's live-call key, and the call a grant starts (see the gate script). */
+  readonly call?: {
+    readonly liveKey: string;
+    readonly id: string;
+    /** How long after its slot the call is surely over (upstream timeout plus slack), ms. */
+    readonly overAfterMs: number;
+  };
+  /** The job's BullMQ lock key and this worker's token: a grant only while the lock is ours. */
+  readonly lock?: { readonly key: string; readonly token: string };
   /** A slot this caller was granted and reached too late to use: given back, and served again first. */
   readonly release?: GrantedSlot;
   /** A hash field to write with a grant, in the same step (the ledger's in-flight mark). */
@@ -62,7 +76,13 @@ export type GateAnswer =
   /** Park the job until shortly before `localSlot`, its turn; it is served first when back. */
   | { readonly kind: 'park'; readonly localSlot: number }
   | { readonly kind: 'held'; readonly reason: string; readonly code: string; readonly since: number }
-  | { readonly kind: 'finished'; readonly marker: string };
+  | { readonly kind: 'finished'; readonly marker: string }
+  /** This worker no longer holds the job's lock: another worker owns the job now. */
+  | { readonly kind: 'lost' }
+  /** Another run's call of this job may still be in flight, until `deadline` (epoch ms). */
+  | { readonly kind: 'busy'; readonly deadline: number }
+  /** Another run's call is surely over and never settled: record it (charge unknown), then ask again. */
+  | { readonly kind: 'stale'; readonly callId: string };
 
 export interface AccountHold {
   readonly reason: string;
@@ -104,6 +124,7 @@ export class AccountLimiter {
   readonly #marginMs: number;
   readonly #maxWaitUs: number;
   readonly #fixedToleranceMs: number | undefined;
+  readonly #providers: ReadonlyMap<string, string>;
   readonly clock = new RedisClock();
   readonly wire = new WireWatch();
   readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
@@ -117,11 +138,12 @@ export class AccountLimiter {
     this.#marginMs = options.marginMs;
     this.#maxWaitUs = Math.round((options.maxWaitMs ?? 250) * 1000);
     this.#fixedToleranceMs = options.lateToleranceMs;
+    this.#providers = options.providers ?? new Map();
     this.#lag.enable();
     if (!redis.gate) {
-      redis.defineCommand('gate', { numberOfKeys: 7, lua: GATE_SCRIPT });
-      redis.defineCommand('gateResume', { numberOfKeys: 2, lua: RESUME_SCRIPT });
-      redis.defineCommand('gateHold', { numberOfKeys: 1, lua: HOLD_SCRIPT });
+      redis.defineCommand('gate', { numberOfKeys: 10, lua: GATE_SCRIPT });
+      redis.defineCommand('gateResume', { numberOfKeys: 3, lua: RESUME_SCRIPT });
+      redis.defineCommand('gateHold', { numberOfKeys: 2, lua: HOLD_SCRIPT });
       redis.defineCommand('gatePublish', { lua: PUBLISH_SCRIPT });
     }
   }
@@ -210,6 +232,10 @@ export class AccountLimiter {
       request.jobKey,
       // Without a field to write, KEYS[6] is only a stand-in (a key the script already holds).
       request.onGrant?.key ?? accountKey,
+      request.shipMarkerKey ?? request.markerKey,
+      // Without a call to track, the live-call key is a stand-in that no grant can find set.
+      request.call?.liveKey ?? `${accountKey}:no-call`,
+      request.lock?.key ?? accountKey,
       limiterKeys.log(this.#prefix, account.id),
       request.jobId,
       account.ratePerSecond,
@@ -220,6 +246,9 @@ export class AccountLimiter {
       request.onGrant?.field ?? '',
       request.onGrant?.value ?? '',
       request.release?.slotUs ?? '',
+      request.lock?.token ?? '',
+      request.call?.id ?? '',
+      request.call?.overAfterMs ?? 0,
     )) as GateReply;
     const receivedAt = RedisClock.localNow();
     switch (reply[0]) {
@@ -232,6 +261,12 @@ export class AccountLimiter {
           code: String(reply[2] ?? ''),
           since: Number(reply[3]),
         };
+      case 'lost':
+        return { kind: 'lost' };
+      case 'busy':
+        return { kind: 'busy', deadline: Number(reply[1]) };
+      case 'stale':
+        return { kind: 'stale', callId: String(reply[1]) };
       case 'grant':
       case 'park': {
         const redisNow = Number(reply[2]) / 1000;
@@ -281,27 +316,43 @@ export class AccountLimiter {
     return RedisClock.localNow() - grant.localSlot + grant.uncertaintyMs;
   }
 
-  /** Marks the account held; every process's next gate call for it parks instead of calling. */
+  /**
+   * Marks the account held; every process's next gate call for it parks instead of calling. True when
+   * newly held (then account.held is recorded); holding a held account changes nothing.
+   */
   async hold(accountId: string, hold: AccountHold): Promise<boolean> {
+    const since = Date.now();
     const newly = await this.#redis.gateHold(
       limiterKeys.account(this.#prefix, accountId),
+      outboxKey(this.#prefix),
       hold.reason,
       hold.code === null ? '' : String(hold.code),
       hold.message,
-      Date.now(),
+      since,
+      JSON.stringify({
+        id: accountId,
+        provider: this.#providers.get(accountId) ?? null,
+        reason: hold.reason,
+        code: hold.code,
+        since: new Date(since).toISOString(),
+      }),
     );
     return newly === 1;
   }
 
   /**
-   * Clears the hold and returns the parked members (`queue/jobId`) for the caller to promote; null when
-   * the account was not held (nothing changes then: its schedule is live).
+   * Clears the hold and returns the parked members (`queue/jobId`) for the caller to promote, or null
+   * when the account was not held (then nothing changes: its schedule stays, nothing is recorded).
    */
   async resume(accountId: string): Promise<string[] | null> {
-    return (await this.#redis.gateResume(
+    const parked = await this.#redis.gateResume(
       limiterKeys.account(this.#prefix, accountId),
       limiterKeys.parked(this.#prefix, accountId),
-    )) as string[] | null;
+      outboxKey(this.#prefix),
+      Date.now(),
+      JSON.stringify({ id: accountId, provider: this.#providers.get(accountId) ?? null }),
+    );
+    return Array.isArray(parked) ? (parked as string[]) : null;
   }
 
   async isHeld(accountId: string): Promise<boolean> {
@@ -335,7 +386,7 @@ export class AccountLimiter {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     gate(...args: (string | number)[]): Promise<unknown>;
-    gateResume(...args: string[]): Promise<unknown>;
+    gateResume(...args: (string | number)[]): Promise<unknown>;
     gateHold(...args: (string | number)[]): Promise<unknown>;
     gatePublish(...args: (string | number)[]): Promise<unknown>;
   }

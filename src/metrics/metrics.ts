@@ -1,14 +1,40 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PipelineObserver } from '../queues/observer.js';
 import type { Fulfillment } from '../queues/service.js';
+import { type DeliveryOutcome, oldestUndeliveredMs, type WebhookObserver } from '../webhooks/index.js';
+import { packageVersion } from './build-info.js';
 import { type QueueSnapshot, readQueueSnapshot } from './snapshot.js';
+import { withTimeout } from './timeout.js';
 
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop lag, GC) beside ours; on by default. */
   readonly defaultMetrics?: boolean;
   /** How long a scrape waits for Redis before it reports `fulfillment_redis_up 0`. */
   readonly redisTimeoutMs?: number;
+  /**
+   * Export the gauges that read shared state from Redis (SHARED_STATE_GAUGES: queue depths, dead
+   * letters, holds, account rates, Redis memory, `fulfillment_redis_up`); on by default. Every process sees the same values there, so only one
+   * process kind exports them (the API: `api` and `npm start`) and worker-only processes pass false:
+   * a sum over every process then counts each job once.
+   */
+  readonly sharedState?: boolean;
 }
+
+/**
+ * The gauges that read shared state, each exported by the API process kind only (see `sharedState`).
+ * Several API replicas each export the same value: aggregate them with max(), never sum().
+ */
+export const SHARED_STATE_GAUGES = [
+  'fulfillment_redis_up', // whether this scrape could read Redis: about the API's view of it
+  'fulfillment_queue_jobs', // BullMQ's counts, one set per Redis
+  'fulfillment_dead_letter_jobs', // the dead-letter queue's length
+  'fulfillment_accounts_held', // hold flags live in Redis, one per account
+  'fulfillment_account_held',
+  'fulfillment_account_backlog', // the backlog sets live in Redis, one per account
+  'fulfillment_account_rate_limit', // the configured rate: every process has the same accounts file
+  'fulfillment_redis_memory_used_bytes', // one Redis, one figure
+  'fulfillment_redis_maxmemory_bytes',
+] as const;
 
 type ObserverEvent<K extends keyof PipelineObserver> = Parameters<NonNullable<PipelineObserver[K]>>[0];
 
@@ -21,7 +47,7 @@ type ObserverEvent<K extends keyof PipelineObserver> = Parameters<NonNullable<Pi
  * Labels are closed sets or configured ids (queue, job name, provider, code, outcome, account id,
  * route template): never a token, an API key, a payload field or a raw URL.
  */
-export class Metrics implements PipelineObserver {
+export class Metrics implements PipelineObserver, WebhookObserver {
   readonly registry = new Registry();
   readonly #redisTimeoutMs: number;
   #service: Fulfillment | undefined;
@@ -40,6 +66,12 @@ export class Metrics implements PipelineObserver {
     labelNames: ['account', 'provider'] as const,
     registers: [this.registry],
   });
+  readonly #calls = new Counter({
+    name: 'fulfillment_upstream_calls_total',
+    help: 'Upstream calls made, by account (against fulfillment_account_rate_limit: limiter utilisation)',
+    labelNames: ['account', 'provider'] as const,
+    registers: [this.registry],
+  });
   readonly #unknownCharges = new Counter({
     name: 'fulfillment_unknown_charges_total',
     help: 'Calls whose answer never came back and may have been charged (ledger status "unknown")',
@@ -48,7 +80,7 @@ export class Metrics implements PipelineObserver {
   });
   readonly #parked = new Counter({
     name: 'fulfillment_jobs_parked_total',
-    help: 'Jobs parked without using an attempt: waiting for the account limit, or the account held',
+    help: "Jobs parked without using an attempt: waiting for the account limit (limit), a held account (held), or another run's call in flight (busy)",
     labelNames: ['account', 'why'] as const,
     registers: [this.registry],
   });
@@ -56,6 +88,12 @@ export class Metrics implements PipelineObserver {
     name: 'fulfillment_job_takes_total',
     help: 'Jobs taken from their queue by a worker, counting each return after a park: divided by jobs finished, the takes per job',
     labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+  readonly #unknownAccounts = new Counter({
+    name: 'fulfillment_jobs_unknown_account_total',
+    help: 'Jobs parked because they name an account this process does not know (check FULFILLMENT_ACCOUNTS)',
+    labelNames: ['account'] as const,
     registers: [this.registry],
   });
   readonly #slotsMissed = new Counter({
@@ -78,6 +116,12 @@ export class Metrics implements PipelineObserver {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });
+  readonly #webhookDeliveries = new Counter({
+    name: 'fulfillment_webhook_deliveries_total',
+    help: 'Webhook attempts by outcome: delivered (2xx), retry (failed, another attempt scheduled), undeliverable (parked)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly #httpSeconds = new Histogram({
     name: 'fulfillment_http_request_duration_seconds',
     help: 'HTTP API requests by route template and status',
@@ -89,6 +133,18 @@ export class Metrics implements PipelineObserver {
   constructor(options: MetricsOptions = {}) {
     this.#redisTimeoutMs = options.redisTimeoutMs ?? 2_000;
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    new Gauge({
+      name: 'fulfillment_build_info',
+      help: 'Always 1; the labels say which version of the product runs on which Node.js',
+      labelNames: ['version', 'node'] as const,
+      registers,
+    }).set({ version: packageVersion(), node: process.versions.node }, 1);
+    if (options.sharedState ?? true) this.#sharedStateGauges();
+  }
+
+  /** The scrape-time gauges: read from Redis, the same in every process sharing it. */
+  #sharedStateGauges(): void {
     const snapshot = () => this.#snapshot();
     const registers = [this.registry];
     new Gauge({
@@ -131,17 +187,58 @@ export class Metrics implements PipelineObserver {
         this.set(read ? read.accounts.filter((account) => account.held).length : Number.NaN);
       },
     });
+    type AccountRead = NonNullable<Awaited<ReturnType<typeof snapshot>>>['accounts'][number];
+    /** A gauge with one series per configured account, its value read from the snapshot. */
+    const perAccount = (name: string, help: string, value: (account: AccountRead) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['account', 'provider'] as const,
+        registers,
+        async collect() {
+          this.reset();
+          const read = await snapshot();
+          for (const account of read?.accounts ?? []) {
+            this.set({ account: account.id, provider: account.provider }, value(account));
+          }
+        },
+      });
+    perAccount('fulfillment_account_held', '1 while the account is held, else 0', (a) => (a.held ? 1 : 0));
+    perAccount(
+      'fulfillment_account_backlog',
+      "The account's jobs queued or running, not yet finished (its backlog in GET /v1/accounts)",
+      (a) => a.backlog,
+    );
+    perAccount(
+      'fulfillment_account_rate_limit',
+      "Upstream calls per second the account's limit allows (its ratePerSecond)",
+      (a) => a.ratePerSecond,
+    );
     new Gauge({
-      name: 'fulfillment_account_held',
-      help: '1 while the account is held, else 0',
-      labelNames: ['account', 'provider'] as const,
+      name: 'fulfillment_redis_memory_used_bytes',
+      help: "Redis's used_memory (INFO memory); NaN where it cannot be read",
       registers,
       async collect() {
-        this.reset();
-        const read = await snapshot();
-        for (const account of read?.accounts ?? []) {
-          this.set({ account: account.id, provider: account.provider }, account.held ? 1 : 0);
-        }
+        const memory = (await snapshot())?.memory;
+        this.set(memory ? memory.used : Number.NaN);
+      },
+    });
+    new Gauge({
+      name: 'fulfillment_redis_maxmemory_bytes',
+      help: "Redis's maxmemory (0: no limit), where it refuses writes under noeviction; NaN if unread",
+      registers,
+      async collect() {
+        const memory = (await snapshot())?.memory;
+        this.set(memory ? memory.max : Number.NaN);
+      },
+    });
+    const oldestUndelivered = () => this.#oldestUndelivered();
+    new Gauge({
+      name: 'fulfillment_webhook_oldest_undelivered_seconds',
+      help: 'Age of the oldest event neither delivered to WEBHOOK_URL nor given up (0: none waiting)',
+      registers,
+      async collect() {
+        this.set(await oldestUndelivered());
       },
     });
   }
@@ -170,6 +267,7 @@ export class Metrics implements PipelineObserver {
       code,
       outcome: event.outcome,
     });
+    this.#calls.inc({ account: event.account, provider: event.provider });
     if (event.charge > 0)
       this.#coupons.inc({ account: event.account, provider: event.provider }, event.charge);
   }
@@ -194,8 +292,16 @@ export class Metrics implements PipelineObserver {
     this.#slotsMissed.inc({ account: event.account });
   }
 
+  unknownAccount(event: ObserverEvent<'unknownAccount'>): void {
+    this.#unknownAccounts.inc({ account: event.account });
+  }
+
   unknownCharge(event: ObserverEvent<'unknownCharge'>): void {
     this.#unknownCharges.inc({ account: event.account });
+  }
+
+  webhookDelivery(event: { readonly outcome: DeliveryOutcome }): void {
+    this.#webhookDeliveries.inc({ outcome: event.outcome });
   }
 
   /** `route` is the route template (`/v1/jobs/:id`), or 'unmatched': never the raw URL. */
@@ -204,6 +310,18 @@ export class Metrics implements PipelineObserver {
       { method: event.method, route: event.route, status: String(event.status) },
       event.seconds,
     );
+  }
+
+  /** Seconds, read from Redis at scrape time; NaN when Redis cannot say (not "nothing waiting"). */
+  async #oldestUndelivered(): Promise<number> {
+    const service = this.#service;
+    if (!service) return Number.NaN;
+    const read = oldestUndeliveredMs(service.redis, service.config.prefix).then(
+      (ms) => ms ?? 0,
+      () => null,
+    );
+    const ms = await withTimeout(read, this.#redisTimeoutMs);
+    return ms === null ? Number.NaN : ms / 1000;
   }
 
   #snapshot(): Promise<QueueSnapshot | null> {

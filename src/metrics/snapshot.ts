@@ -6,7 +6,15 @@ export interface QueueSnapshot {
   /** queue name → BullMQ state → count. */
   readonly jobs: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly deadLetters: number;
-  readonly accounts: ReadonlyArray<{ id: string; provider: string; held: boolean }>;
+  readonly accounts: ReadonlyArray<{
+    id: string;
+    provider: string;
+    held: boolean;
+    ratePerSecond: number;
+    backlog: number;
+  }>;
+  /** Redis's `used_memory` and `maxmemory` (0: no limit); null where INFO is not allowed. */
+  readonly memory: { readonly used: number; readonly max: number } | null;
 }
 
 /** The BullMQ states worth a gauge (a paused queue's jobs count as waiting in BullMQ 5+). */
@@ -27,10 +35,12 @@ export async function readQueueSnapshot(
     Promise.all(queues.map((queue) => queue.getJobCounts(...STATES))),
     service.deadLetters.count(),
     service.listAccounts(),
+    // Managed services may refuse INFO: the other gauges still count.
+    service.redis.info('memory').then(parseMemory, () => null),
   ]);
   const answer = await withTimeout(read, timeoutMs).catch(() => null);
   if (answer === null) return null;
-  const [counts, deadLetters, accounts] = answer;
+  const [counts, deadLetters, accounts, memory] = answer;
   return {
     jobs: Object.fromEntries(queues.map((queue, index) => [queue.name, counts[index]!])),
     deadLetters,
@@ -38,6 +48,18 @@ export async function readQueueSnapshot(
       id: account.id,
       provider: account.provider,
       held: account.state === 'held',
+      ratePerSecond: account.ratePerSecond,
+      backlog: account.backlog,
     })),
+    memory,
   };
+}
+
+/** The two figures of `INFO memory` the memory alert needs, or null if either is missing. */
+function parseMemory(info: string): QueueSnapshot['memory'] {
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:(\\d+)\\r?$`, 'm').exec(info)?.[1] ?? Number.NaN);
+  const used = field('used_memory');
+  const max = field('maxmemory');
+  return Number.isFinite(used) && Number.isFinite(max) ? { used, max } : null;
 }

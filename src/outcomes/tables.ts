@@ -24,7 +24,7 @@ export const DONE_RESULT: Readonly<Record<Operation, DoneResult>> = {
   'damaijia.sync': 'synced',
 };
 
-/** vv-tool `erps/send` (seeds/002): `code`, and for 614 (Taobao's own errors) `msg`. */
+/** vv-tool `erps/send` (docs/upstreams.md): `code`, and for 614 (Taobao's own errors) `msg`. */
 const VVTOOL: readonly OutcomeRow[] = [
   { code: 0, outcome: 'done', reason: 'shipped' },
   { code: 101, outcome: 'retry', reason: 'vv-tool request timeout (101): the document says retry' },
@@ -86,7 +86,7 @@ const VVTOOL: readonly OutcomeRow[] = [
   },
 ];
 
-/** damaijia delivery and sync (seeds/000, 001): `status`. 200 and 202 are NOT vv-tool's 200 and 202. */
+/** damaijia delivery and sync (docs/upstreams.md): `status`. 200 and 202 are NOT vv-tool's 200 and 202. */
 const DAMAIJIA: readonly OutcomeRow[] = [
   { code: 0, outcome: 'done', reason: 'done' },
   { code: 200, outcome: 'hold', reason: 'authentication failed (200): fix the account token, then resume' },
@@ -141,7 +141,7 @@ export const TRANSPORT_REASONS = {
   tooManyRequests: 'upstream rate limit (HTTP 429): retry with backoff',
   serverError: 'upstream server error (HTTP {status}): retry with backoff',
   unreadable: 'answer is not the documented JSON (HTTP {status}): retry with backoff',
-  /** DESIGN.md fixes this wording. */
+  /** The public contract fixes this wording (docs/design.md, "Outcomes"). */
   unknownCode: 'unknown code {code}',
 } as const;
 

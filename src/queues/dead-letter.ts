@@ -1,46 +1,26 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type EventDataMap, outboxKey } from '../events/index.js';
+import { type AccountLookup, type Issue, ValidationError, validateJobData } from '../jobs/index.js';
 import {
-  type AccountLookup,
-  type Issue,
-  type JobData,
-  type JobName,
-  ValidationError,
-  validateJobData,
-} from '../jobs/index.js';
+  type DeadLetterFilter,
+  type DeadLetterItem,
+  type DeadRecord,
+  deadLetterId,
+  deadLetterJobOptions,
+  deadRecord,
+  decodeCursor,
+  encodeCursor,
+  matches,
+  toItem,
+} from './dead-letter-record.js';
 import { workJobOptions } from './job-options.js';
-import { queueKeys, type WorkQueueName } from './keys.js';
-import { type DeadInfo, deadMarker } from './markers.js';
+import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
+import { defineQueueScripts, storedJobOptions } from './lua.js';
+import { type DeadInfo, deadMarker, parseMarker } from './markers.js';
 
-/** What the dead-letter queue holds per job (the BullMQ job's data; its id is the job's own id). */
-export interface DeadRecord extends DeadInfo {
-  readonly queue: WorkQueueName;
-  readonly name: JobName;
-  readonly account: string;
-  readonly data: JobData;
-  /** When the job was first enqueued (epoch ms). */
-  readonly enqueuedAt: number;
-}
-
-/** One item of `GET /v1/dead-letter` (DESIGN.md). */
-export interface DeadLetterItem {
-  readonly id: string;
-  readonly queue: WorkQueueName;
-  readonly name: JobName;
-  readonly account: string;
-  readonly data: JobData;
-  readonly code: number | null;
-  readonly message: string;
-  readonly reason: string;
-  readonly attemptsMade: number;
-  readonly failedAt: string;
-}
-
-export interface DeadLetterFilter {
-  readonly account?: string;
-  readonly code?: number;
-  readonly queue?: WorkQueueName;
-}
+export type { DeadLetterFilter, DeadLetterItem, DeadRecord } from './dead-letter-record.js';
+export { deadLetterId } from './dead-letter-record.js';
 
 export interface RedriveRequest {
   readonly ids?: readonly string[];
@@ -57,42 +37,114 @@ export interface DeadLettersOptions {
   readonly attempts: number;
 }
 
+/** Why a move was refused for one id; nothing was changed for any id of the request. */
+export type Refusal = 'missing' | 'done' | 'claimed' | 'unmarked' | 'busy';
+
+const REFUSALS: Record<Refusal, string> = {
+  missing: 'is no longer in the dead-letter queue (redriven or purged meanwhile)',
+  done: 'its shipment is done: this entry is a stale copy; purge it',
+  claimed: 'its id is being enqueued or redriven right now',
+  unmarked: 'is not marked dead: this entry is a stale copy; purge it',
+  busy: 'its job is still in its queue (waiting, running or retained); try again once it has left',
+};
+
+/** A redrive or purge refused because the state in Redis is not what the move needs (HTTP 409). */
+export class DeadLetterConflictError extends Error {
+  override readonly name = 'DeadLetterConflictError';
+  readonly kind = 'conflict';
+  readonly refusals: readonly { readonly id: string; readonly why: Refusal }[];
+  /** One issue per refused id: `path` is the id. */
+  readonly issues: Issue[];
+
+  constructor(refusals: readonly { readonly id: string; readonly why: Refusal }[]) {
+    super(`nothing changed: ${refusals.map(({ id, why }) => `"${id}" ${REFUSALS[why]}`).join('; ')}`);
+    this.refusals = refusals;
+    this.issues = refusals.map(({ id, why }) => ({ path: id, message: REFUSALS[why] }));
+  }
+}
+
+/** What bury found: entry added, entry there already, or no bury (marker done / not dead). */
+export type BuryResult = 'buried' | 'present' | 'done' | 'unmarked';
+
 const SCAN_PAGE = 500;
 /** Redrive by filter takes at most this many per call; call again for more. */
 export const MAX_REDRIVE = 1_000;
+/** How long a redrive's claim on a job id lasts (the marker while the job waits to be taken). */
+const REDRIVE_CLAIM_MS = 60_000;
+/** How often a sweep re-reads a failed job whose marker changed under it before leaving it to the next. */
+const SWEEP_TRIES = 3;
 
 /**
- * The dead-letter queue: one home per dead job, kept until a person redrives or purges it.
- * Moving a job in and out is crash-safe rather than one transaction (BullMQ's add and remove are each
- * their own script): the dead marker is written first and the gate reads it, so a job caught between
- * two homes by a crash never calls the upstream again, and the move completes when it is next seen.
+ * The dead-letter queue: one home per dead job, kept until a person redrives or purges it. It is a
+ * BullMQ queue (the dashboard shows it) whose jobs wait and are never processed. Every move in or out
+ * is one Lua script (./scripts) that checks the job's marker, its dead-letter entry and its origin
+ * queue inside Redis, and answers with a code instead of acting on a stale read.
  */
 export class DeadLetters {
   readonly #o: DeadLettersOptions;
 
   constructor(options: DeadLettersOptions) {
     this.#o = options;
+    defineQueueScripts(options.redis);
   }
 
-  /** Parks a job that died: marker first (the gate's truth), then the dead-letter queue entry. */
-  async bury(job: Job, queue: WorkQueueName, info: DeadInfo): Promise<void> {
-    const { redis, prefix, deadLetter } = this.#o;
-    const data = job.data as JobData;
-    await redis.set(queueKeys.marker(prefix, String(job.id)), deadMarker(info));
-    const record: DeadRecord = {
-      ...info,
+  /**
+   * Parks a job that died: its dead marker (unless the marker says done, or dead already) and its
+   * dead-letter entry, in one step.
+   */
+  async bury(job: Job, queue: WorkQueueName, info: DeadInfo): Promise<BuryResult> {
+    return this.#bury(job, queue, info, deadMarker(info));
+  }
+
+  /**
+   * Adds the dead-letter entry of a job whose dead marker is already written (by the settle of the
+   * call that died), only while that marker is dead.
+   */
+  async finishBury(job: Job, queue: WorkQueueName, info: DeadInfo): Promise<BuryResult> {
+    return this.#bury(job, queue, info, '');
+  }
+
+  async #bury(job: Job, queue: WorkQueueName, info: DeadInfo, marker: string): Promise<BuryResult> {
+    const { redis, prefix } = this.#o;
+    const jobId = String(job.id);
+    const deadId = deadLetterId(queue, jobId);
+    const record = deadRecord(job, queue, info, deadId);
+    const event: EventDataMap['job.dead'] = {
+      id: deadId,
       queue,
-      name: job.name as JobName,
-      account: typeof data?.account === 'string' ? data.account : '',
-      data,
-      enqueuedAt: job.timestamp,
+      name: record.name,
+      account: record.account,
+      code: info.code,
+      message: info.message,
+      reason: info.reason,
+      attemptsMade: info.attemptsMade,
     };
-    await deadLetter.add(job.name, record, { jobId: String(job.id), removeOnComplete: true });
+    return (await redis.fulfillBury(
+      4,
+      queueKeys.marker(prefix, jobId),
+      this.#deadKey(deadId),
+      outboxKey(prefix),
+      queueKeys.backlog(prefix, record.account),
+      this.#deadBase(),
+      deadId,
+      job.name,
+      JSON.stringify(record),
+      storedJobOptions(deadLetterJobOptions(deadId)),
+      Date.now(),
+      marker,
+      JSON.stringify(event),
+      jobId,
+    )) as BuryResult;
   }
 
+  /** A dead job by its dead-letter id (or by the bare integer id it had in its queue). */
   async get(id: string): Promise<DeadLetterItem | null> {
-    const job = await this.#o.deadLetter.getJob(id);
-    return job ? toItem(job) : null;
+    const ids = [id, deadLetterId('ship', id), deadLetterId('sync', id)];
+    for (const candidate of new Set(ids)) {
+      const job = await this.#o.deadLetter.getJob(candidate);
+      if (job) return toItem(job);
+    }
+    return null;
   }
 
   async count(): Promise<number> {
@@ -123,8 +175,9 @@ export class DeadLetters {
   }
 
   /**
-   * Puts dead jobs back on their origin queue under their own id, each with the patch applied and
-   * validated like a new job. All-or-nothing: if any patched job is invalid, nothing moves.
+   * Puts dead jobs back on their origin queue under their dead-letter id, each with the patch applied
+   * and validated like a new job. All or nothing: if any patched job is invalid (ValidationError), or
+   * any is no longer dead, or its origin queue still holds it (DeadLetterConflictError), nothing moves.
    */
   async redrive(request: RedriveRequest): Promise<{ redriven: number; ids: string[] }> {
     const jobs = await this.#select(request);
@@ -139,33 +192,89 @@ export class DeadLetters {
       return { job, record, data: result.ok ? result.job.data : record.data };
     });
     if (issues.length > 0) throw new ValidationError(issues);
+    if (moves.length === 0) return { redriven: 0, ids: [] };
 
-    const { redis, prefix, queues } = this.#o;
+    const { redis, prefix, attempts } = this.#o;
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
     for (const { job, record, data } of moves) {
       const id = String(job.id);
-      // A failed leftover of the same id in the origin queue would make BullMQ keep it instead.
-      const leftover = await queues[record.queue].getJob(id);
-      if (leftover && (await leftover.isFailed())) await leftover.remove();
-      await redis.set(queueKeys.marker(prefix, id), 'c', 'PX', 60_000);
-      await queues[record.queue].add(record.name, data, workJobOptions(id, this.#o.attempts));
-      await job.remove();
+      const originId = record.originId ?? id;
+      const options = workJobOptions(id, attempts);
+      keys.push(
+        this.#deadKey(id),
+        queueKeys.marker(prefix, originId),
+        queueKeys.marker(prefix, id),
+        queueKeys.backlog(prefix, record.account),
+      );
+      args.push(
+        id,
+        queueKeys.job(prefix, record.queue, ''),
+        originId,
+        id,
+        record.name,
+        JSON.stringify(data),
+        storedJobOptions(options),
+        options.priority ?? 0,
+        // The entry this payload was read from: a newer one under the same id is refused, not redriven.
+        String(job.timestamp),
+        JSON.stringify({
+          id,
+          queue: record.queue,
+          name: record.name,
+          account: record.account,
+          patch: request.patch ?? null,
+        } satisfies EventDataMap['job.redriven']),
+      );
+    }
+    keys.push(outboxKey(prefix));
+    const answer = (await redis.fulfillRedrive(
+      keys.length,
+      ...keys,
+      this.#deadBase(),
+      REDRIVE_CLAIM_MS,
+      Date.now(),
+      ...args,
+    )) as string[];
+    if (answer[0] !== 'redriven') {
+      const refusals: { id: string; why: Refusal }[] = [];
+      for (let i = 1; i < answer.length; i += 2)
+        refusals.push({ id: answer[i]!, why: answer[i + 1] as Refusal });
+      throw new DeadLetterConflictError(refusals);
     }
     return { redriven: moves.length, ids: moves.map(({ job }) => String(job.id)) };
   }
 
-  /** Purges one dead job for good; afterwards its key can be enqueued afresh. */
+  /**
+   * Purges one dead job for good, its entry and its dead marker together; afterwards its key can be
+   * enqueued afresh. A done or claimed marker is kept (only a stale entry beside it goes). False when
+   * there is nothing to purge; DeadLetterConflictError while its origin queue still holds the job.
+   */
   async remove(id: string): Promise<boolean> {
-    const job = await this.#o.deadLetter.getJob(id);
-    if (!job) return false;
-    await job.remove();
-    await this.#o.redis.del(queueKeys.marker(this.#o.prefix, id));
-    return true;
+    const { redis, prefix, deadLetter } = this.#o;
+    const record = (await deadLetter.getJob(id))?.data as DeadRecord | undefined;
+    const originId = record?.originId ?? id;
+    // Without an entry (a dead marker left by a crash) the origin queue is unknown: both are checked.
+    const queues: WorkQueueName[] = record ? [record.queue] : ['ship', 'sync'];
+    const answer = await redis.fulfillPurge(
+      2,
+      this.#deadKey(id),
+      queueKeys.marker(prefix, originId),
+      this.#deadBase(),
+      id,
+      originId,
+      ...queues.map((queue) => queueKeys.job(prefix, queue, '')),
+    );
+    if (answer === 'busy') throw new DeadLetterConflictError([{ id, why: 'busy' }]);
+    return answer === 'purged';
   }
 
   /**
    * Moves failed jobs of a work queue to the dead-letter queue (or drops the origin copy when the
-   * dead-letter queue has it already). Our processor buries its dead jobs itself; this catches what
-   * BullMQ failed on its own (stalled too often) and leftovers of a crash mid-move.
+   * dead-letter queue has it already, or its marker says done). Our processor buries its dead jobs
+   * itself; this catches what BullMQ failed on its own (stalled too often) and leftovers of a crash
+   * mid-move. Each job is one script that acts only while the job is still failed and its marker is
+   * what was read here: a redrive or retry landing in between is left alone.
    */
   async sweepFailed(queueName: WorkQueueName, job?: Job): Promise<number> {
     const queue = this.#o.queues[queueName];
@@ -173,31 +282,85 @@ export class DeadLetters {
     let moved = 0;
     for (const failed of jobs) {
       if (!failed?.id) continue;
-      const id = String(failed.id);
-      const buried = (await this.#o.deadLetter.getJob(id)) !== undefined;
-      if (!buried) {
-        await this.bury(failed, queueName, {
-          reason: `failed outside the pipeline: ${failed.failedReason || 'no reason given'}`,
-          code: null,
-          message: failed.failedReason ?? '',
-          attemptsMade: failed.attemptsMade,
-          failedAt: failed.finishedOn ?? Date.now(),
-        });
-        moved += 1;
+      // A marker that changes under the sweep three times running is left to the next sweep.
+      for (let tries = 0; tries < SWEEP_TRIES; tries += 1) {
+        const answer = await this.#sweepOne(queueName, failed);
+        if (answer === 'buried') moved += 1;
+        if (answer !== 'changed') break;
       }
-      await failed.remove().catch((err: unknown) => {
-        // Locked by a worker that is retrying it right now: the next sweep takes it.
-        if (!String(err).includes('locked')) throw err;
-      });
     }
     return moved;
+  }
+
+  async #sweepOne(queueName: WorkQueueName, failed: Job): Promise<string> {
+    const { redis, prefix } = this.#o;
+    const id = String(failed.id);
+    const deadId = deadLetterId(queueName, id);
+    const markerKey = queueKeys.marker(prefix, id);
+    const marker = await redis.get(markerKey);
+    const parsed = parseMarker(marker);
+    const info: DeadInfo =
+      parsed?.kind === 'dead'
+        ? {
+            reason: parsed.reason,
+            code: parsed.code,
+            message: parsed.message,
+            attemptsMade: parsed.attemptsMade,
+            failedAt: parsed.failedAt,
+          }
+        : {
+            reason: `failed outside the pipeline: ${failed.failedReason || 'no reason given'}`,
+            code: null,
+            message: failed.failedReason ?? '',
+            attemptsMade: failed.attemptsMade,
+            failedAt: failed.finishedOn ?? Date.now(),
+          };
+    const record = deadRecord(failed, queueName, info, deadId);
+    const event: EventDataMap['job.dead'] = {
+      id: deadId,
+      queue: queueName,
+      name: record.name,
+      account: record.account,
+      code: info.code,
+      message: info.message,
+      reason: info.reason,
+      attemptsMade: info.attemptsMade,
+    };
+    return (await redis.fulfillSweepFailed(
+      4,
+      markerKey,
+      this.#deadKey(deadId),
+      outboxKey(prefix),
+      queueKeys.backlog(prefix, record.account),
+      queueKeys.job(prefix, queueName, ''),
+      id,
+      `=${marker ?? ''}`,
+      deadMarker(info),
+      this.#deadBase(),
+      deadId,
+      failed.name,
+      JSON.stringify(record),
+      storedJobOptions(deadLetterJobOptions(deadId)),
+      Date.now(),
+      failed.finishedOn === undefined ? '' : String(failed.finishedOn),
+      JSON.stringify(event),
+    )) as string;
+  }
+
+  #deadBase(): string {
+    return queueKeys.job(this.#o.prefix, QUEUE_NAMES.deadLetter, '');
+  }
+
+  #deadKey(deadId: string): string {
+    return queueKeys.job(this.#o.prefix, QUEUE_NAMES.deadLetter, deadId);
   }
 
   async #select(request: RedriveRequest): Promise<Job[]> {
     const { deadLetter } = this.#o;
     if (request.ids) {
-      const jobs = await Promise.all(request.ids.map((id) => deadLetter.getJob(id)));
-      const missing = request.ids.filter((_, index) => !jobs[index]);
+      const ids = [...new Set(request.ids)];
+      const jobs = await Promise.all(ids.map((id) => deadLetter.getJob(id)));
+      const missing = ids.filter((_, index) => !jobs[index]);
       if (missing.length > 0) {
         throw new ValidationError(missing.map((id) => ({ path: 'ids', message: `no dead job "${id}"` })));
       }
@@ -213,42 +376,4 @@ export class DeadLetters {
     }
     return selected;
   }
-}
-
-function matches(job: Job, filter: DeadLetterFilter): boolean {
-  const record = job.data as DeadRecord;
-  if (filter.account !== undefined && record.account !== filter.account) return false;
-  if (filter.code !== undefined && record.code !== filter.code) return false;
-  if (filter.queue !== undefined && record.queue !== filter.queue) return false;
-  return true;
-}
-
-function toItem(job: Job): DeadLetterItem {
-  const record = job.data as DeadRecord;
-  return {
-    id: String(job.id),
-    queue: record.queue,
-    name: record.name,
-    account: record.account,
-    data: record.data,
-    code: record.code,
-    message: record.message,
-    reason: record.reason,
-    attemptsMade: record.attemptsMade,
-    failedAt: new Date(record.failedAt).toISOString(),
-  };
-}
-
-function encodeCursor(offset: number): string {
-  return Buffer.from(`o${offset}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): number {
-  if (!cursor) return 0;
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const offset = Number(text.slice(1));
-  if (!text.startsWith('o') || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API gave out' }]);
-  }
-  return offset;
 }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
-/** Queue names (DESIGN.md) and the Redis keys this layer reads beside BullMQ's own. */
+/** Queue names (docs/design.md) and the Redis keys this layer reads beside BullMQ's own. */
 export const QUEUE_NAMES = { ship: 'ship', sync: 'sync', deadLetter: 'dead-letter' } as const;
-export type WorkQueueName = 'ship' | 'sync';
+/** A queue jobs run on (the dead-letter queue is not one). */
+export type { QueueName as WorkQueueName } from '../jobs/names.js';
 
 export const queueKeys = {
   /**
@@ -12,6 +13,16 @@ export const queueKeys = {
    * about 1 in 10^15.
    */
   marker: (prefix: string, jobId: string) => `${prefix}:idem:${markerName(jobId)}`,
+  /**
+   * The live call of a shipment: `<call id>|<deadline ms>`, written by the gate with a grant and
+   * removed by the settle, so that no second call is granted while one may be in flight.
+   */
+  liveCall: (prefix: string, shipKey: string) => `${prefix}:call:${markerName(shipKey)}`,
+  /**
+   * Set: the ids of an account's jobs queued or running, not yet finished (its backlog), kept by the
+   * scripts that enqueue, settle, bury, sweep and redrive.
+   */
+  backlog: (prefix: string, account: string) => `${prefix}:acct:${account}:backlog`,
   /** BullMQ's hash of a job (its existence means the queue holds the job in some state). */
   job: (prefix: string, queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
 };

@@ -2,7 +2,7 @@ import type { DoneResult } from '../outcomes/types.js';
 
 /**
  * The idempotency marker of a job id, one short string key:
- * - 'c'                                claimed by a producer that is adding the job right now (expires soon);
+ * - 'c'                                claimed by a redrive that is putting the job back (expires soon);
  * - 'd|<finishedAt>|<result>|<charge>' completed; kept for the retention window (default 7 days), far
  *                                      smaller than the completed job itself, which is removed early;
  * - 'x|<json DeadInfo>'                dead; kept until the job is redriven or purged.
@@ -47,28 +47,3 @@ export function parseMarker(value: string | null): Marker | null {
   if (value.startsWith('x|')) return { kind: 'dead', ...(JSON.parse(value.slice(2)) as DeadInfo) };
   return { kind: 'claimed' };
 }
-
-/**
- * Claims job ids for enqueueing, atomically for a whole batch. Per id, from three keys (marker,
- * the job in its queue, the job in the dead-letter queue): 'done', 'dead', 'exists' (queued, running
- * or retained), 'claimed' (another producer is adding it: add too, BullMQ keeps one) or 'new'.
- * KEYS: triples (marker, job key, dead-letter job key). ARGV[1]: claim lifetime ms.
- */
-export const CLAIM_SCRIPT = `
-local out = {}
-for i = 1, #KEYS, 3 do
-  local m = redis.call('GET', KEYS[i])
-  local kind = m and string.sub(m, 1, 1)
-  local r
-  if kind == 'd' then r = 'done'
-  elseif kind == 'x' or redis.call('EXISTS', KEYS[i + 2]) == 1 then r = 'dead'
-  elseif redis.call('EXISTS', KEYS[i + 1]) == 1 then r = 'exists'
-  elseif m then r = 'claimed'
-  else
-    redis.call('SET', KEYS[i], 'c', 'PX', ARGV[1])
-    r = 'new'
-  end
-  out[#out + 1] = r
-end
-return out
-`;

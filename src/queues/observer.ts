@@ -20,7 +20,10 @@ export interface PipelineObserver {
     readonly seconds: number;
   }): void;
   limiterWait?(event: { readonly account: string; readonly seconds: number }): void;
-  parked?(event: { readonly account: string; readonly why: 'limit' | 'held' }): void;
+  /** A job parked: for its turn ('limit'), a held account, or another run's call in flight ('busy'). */
+  parked?(event: { readonly account: string; readonly why: 'limit' | 'held' | 'busy' }): void;
+  /** A job named an account this process does not know, and was parked. */
+  unknownAccount?(event: { readonly account: string }): void;
   /** A granted slot given up because the process reached it too late to send. */
   slotMissed?(event: { readonly account: string }): void;
   unknownCharge?(event: { readonly account: string }): void;

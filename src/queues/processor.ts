@@ -1,22 +1,29 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Account, Provider } from '../config/index.js';
-import { type AccountLookup, type JobData, type JobName, validateJobData } from '../jobs/index.js';
-import type { CallContext, Ledger, Settlement } from '../ledger/index.js';
-import { type AccountLimiter, type GrantedSlot, RedisClock } from '../limiter/index.js';
+import { outboxKey } from '../events/index.js';
+import {
+  type AccountLookup,
+  idempotencyKey,
+  type JobData,
+  type JobName,
+  validateJobData,
+} from '../jobs/index.js';
+import { type CallContext, type Ledger, LedgerError, type Settlement } from '../ledger/index.js';
+import { type AccountLimiter, type GrantedSlot, limiterKeys, RedisClock } from '../limiter/index.js';
 import type { Logger } from '../log.js';
 import { classify } from '../outcomes/index.js';
-import type { Outcome } from '../outcomes/types.js';
+import type { DoneResult, Outcome } from '../outcomes/types.js';
 import type { OperationRequest, Upstreams } from '../upstreams/index.js';
 import type { UpstreamReply } from '../upstreams/types.js';
 import type { DeadLetters } from './dead-letter.js';
 import { queueKeys, type WorkQueueName } from './keys.js';
-import { type DeadInfo, doneMarker, parseMarker } from './markers.js';
+import { type DeadInfo, deadMarker, doneMarker, parseMarker } from './markers.js';
 import type { PipelineObserver } from './observer.js';
 
 /** What a completed job returns (BullMQ returnvalue). */
 export interface JobResult {
-  readonly result: 'shipped' | 'already_shipped' | 'synced';
+  readonly result: DoneResult;
   readonly code: number | null;
   readonly charge: number;
   /** True when the job found its shipment already done by an earlier run and called nobody. */
@@ -35,71 +42,172 @@ export interface ProcessorDeps {
   readonly log: Logger;
   readonly observer?: PipelineObserver;
   readonly idempotencyRetentionMs: number;
+  /** The upstream client's timeout: a call is surely over this long (plus slack) after its slot. */
+  readonly upstreamTimeoutMs: number;
+  /** Waits between tries of the bookkeeping after a call (tests shorten them). */
+  readonly bookkeepingDelaysMs?: readonly number[];
 }
 
 /** A parked job comes back this long before its slot, to be picked up and waiting in time. */
 const PARK_LEAD_MS = 100;
 /** A job of a held account rechecks this often even if no resume promotes it (a safety net). */
 const HOLD_RECHECK_MS = 300_000;
+/** A job naming an account this process does not know (a rolling deploy adding it) looks again this often. */
+const UNKNOWN_ACCOUNT_RECHECK_MS = 60_000;
+/** Past the upstream timeout: how much longer a call may be on its way or being answered. */
+const CALL_SLACK_MS = 2_000;
+/** Bookkeeping after a call is tried again after these waits, never by calling again (~7 s in all). */
+const BOOKKEEPING_DELAYS_MS = [100, 200, 400, 800, 1_600, 2_000, 2_000];
+const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** A retryable outcome: BullMQ retries with our backoff. `kind` crosses processes in failedReason. */
+/** A retryable outcome: BullMQ retries it with our backoff. */
 export class RetryableError extends Error {
   override readonly name = 'RetryableError';
-  readonly kind = 'retry';
 }
 
-/**
- * The work of one job: validate what the queue holds, pass the account's gate, call the upstream,
- * record the charge, and act on the outcome (done / retry / dead / hold).
- */
-export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string) => Promise<JobResult> {
-  const lookup: AccountLookup = { get: (id) => deps.accounts.get(id) };
+/** One run of one job: what every step needs, derived once. */
+interface Run {
+  readonly job: Job;
+  readonly token: string | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly jobId: string;
+  readonly queue: WorkQueueName;
+  readonly name: JobName;
+  readonly data: JobData;
+  readonly account: Account;
+  /** The ledger's call context of this run (its attempt is BullMQ's activation count). */
+  readonly ctx: CallContext;
+  readonly keys: {
+    readonly prefix: string;
+    /** The job id's marker, and the shipment key's (the same key unless the id is not the key). */
+    readonly marker: string;
+    readonly shipMarker: string;
+    /** One live call per shipment, whoever runs it (see the gate). */
+    readonly live: string;
+  };
+  readonly log: Logger;
+  readonly started: number;
+}
 
-  return async function process(job, token) {
+/** What the answer means for the job, decided before the settle so the settle can record it. */
+type Decision =
+  | {
+      readonly kind: 'done';
+      readonly result: DoneResult;
+      readonly code: number | null;
+      readonly charge: number;
+      /** False when the answer could not say what it cost (the ledger has it as unknown). */
+      readonly chargeKnown: boolean;
+    }
+  | { readonly kind: 'retry'; readonly message: string }
+  | { readonly kind: 'dead'; readonly info: DeadInfo }
+  | { readonly kind: 'hold'; readonly outcome: Outcome };
+
+/**
+ * The work of one job, in steps: admit (validate, derive keys) → pass the gate → call → decide →
+ * settle → act on the decision. The one rule across them: once a call has been sent, nothing after
+ * it leads to another call in the same run; bookkeeping that fails is tried again, not the call.
+ */
+export function createProcessor(
+  deps: ProcessorDeps,
+): (job: Job, token?: string, signal?: AbortSignal) => Promise<JobResult> {
+  const lookup: AccountLookup = { get: (id) => deps.accounts.get(id) };
+  const delays = deps.bookkeepingDelaysMs ?? BOOKKEEPING_DELAYS_MS;
+
+  return async function runJob(job, token, signal) {
     deps.observer?.taken?.({ queue: deps.queue });
+    const run = await admit(job, token, signal);
+    const finished = await passGate(run);
+    if (finished) return finished;
+    const reply = await callUpstream(run);
+    const decision = decide(run, reply);
+    await settle(run, reply, decision);
+    return act(run, decision);
+  };
+
+  /** Validates what the queue holds and derives the run. A job that can never run is buried. */
+  async function admit(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<Run> {
     const jobId = String(job.id);
-    const started = performance.now();
+    const named = (job.data as { account?: unknown } | null)?.account;
+    if (typeof named === 'string' && ACCOUNT_ID.test(named) && !deps.accounts.has(named)) {
+      // Perhaps a rolling deploy: another process knows the account already. Wait without spending
+      // an attempt; an alert on the metric tells a person if it never comes.
+      deps.observer?.unknownAccount?.({ account: named });
+      deps.log.error({ jobId, account: named }, 'job names an account this process does not know; parked');
+      await job.moveToDelayed(Date.now() + UNKNOWN_ACCOUNT_RECHECK_MS, token);
+      throw new DelayedError(`account ${named} is not configured in this process`);
+    }
     const checked = validateJobData(job.name as JobName, job.data, lookup);
     if (!checked.ok) {
       const message = checked.issues.map((issue) => `${issue.path} ${issue.message}`).join('; ');
-      return bury(job, {
+      const info = {
         reason: `invalid job: ${message}`,
         code: null,
         message,
         attemptsMade: job.attemptsMade + 1,
-      });
+      };
+      // No call was made: nothing to settle; the marker and the dead-letter entry go in one step.
+      await deps.deadLetters.bury(job, deps.queue, { ...info, failedAt: Date.now() });
+      throw new UnrecoverableError(info.reason);
     }
-    const data = checked.job.data;
+    const { data, name } = checked.job;
     const account = deps.accounts.get(data.account)!;
-    const name = checked.job.name;
-    const log = deps.log.child({ jobId, account: account.id, name, attempt: job.attemptsMade + 1 });
+    // The shipment key from the data: a job whose id is not its key (a foreign producer, an edit on
+    // the dashboard, a redrive patch of a key field) still meets its shipment's markers.
+    const shipKey = idempotencyKey(name, data) ?? jobId;
+    const log = deps.log.child({ jobId, account: account.id, name, attempt: job.attemptsStarted });
+    if (shipKey !== jobId) log.warn({ shipKey }, 'job id is not its shipment key; both are checked');
+    return {
+      job,
+      token,
+      signal,
+      jobId,
+      queue: deps.queue,
+      name,
+      data,
+      account,
+      ctx: callContext(account, name, data, jobId, job.attemptsStarted),
+      keys: {
+        prefix: deps.prefix,
+        marker: queueKeys.marker(deps.prefix, jobId),
+        shipMarker: queueKeys.marker(deps.prefix, shipKey),
+        live: queueKeys.liveCall(deps.prefix, shipKey),
+      },
+      log,
+      started: performance.now(),
+    };
+  }
 
-    // A run after a crash: calls it left in flight may have been charged; record them as unknown.
-    if (job.attemptsStarted > 1) {
-      const recovered = await deps.ledger.recoverInflight(jobId);
-      for (const entry of recovered) {
-        deps.observer?.unknownCharge?.({ account: entry.account });
-        log.warn({ entry: entry.id }, 'call left in flight by an earlier run: charge unknown');
-      }
-    }
-
-    const ctx = callContext(account, name, data, jobId, job.attemptsStarted);
-    // A slot this attempt reached too late to use: given back with the next gate call.
+  /**
+   * Asks the account's gate until it grants a slot this run reaches in time, and waits for it.
+   * Returns a result when the job turns out finished; throws to park the job (its turn, a held
+   * account, another run's call in flight) or to stop (lock lost). On return the in-flight mark and
+   * the live-call key of this run exist, and the call may leave.
+   */
+  async function passGate(run: Run): Promise<JobResult | undefined> {
+    const { account, job, keys } = run;
+    // A slot this run reached too late to use: given back with the next gate call, which serves the
+    // job ahead of jobs not yet let in.
     let release: GrantedSlot | undefined;
-    // The in-flight mark of this attempt, once written: a missed slot keeps it for the next grant.
+    // The in-flight mark of this run, once written: a missed slot keeps it for the next grant.
     let marked = false;
     const unmark = async () => {
       if (!marked) return;
-      await deps.ledger.settle(ctx, { amount: 0 });
+      await deps.ledger.settle(run.ctx, { amount: 0 }, Date.now(), { liveKey: keys.live });
       marked = false;
     };
     for (;;) {
+      if (run.signal?.aborted) {
+        await unmark();
+        throw new Error(`job ${run.jobId}: processing aborted (${String(run.signal.reason)})`);
+      }
       const answer = await deps.limiter.acquire({
         account,
-        jobId,
-        parkedMember: `${deps.queue}/${jobId}`,
-        markerKey: queueKeys.marker(deps.prefix, jobId),
-        jobKey: queueKeys.job(deps.prefix, deps.queue, jobId),
+        jobId: run.jobId,
+        parkedMember: `${deps.queue}/${run.jobId}`,
+        markerKey: keys.marker,
+        shipMarkerKey: keys.shipMarker,
+        jobKey: queueKeys.job(deps.prefix, deps.queue, run.jobId),
         release,
         // The in-flight mark must exist before the request leaves: a grant writes it in the same
         // step, so no round trip of its own sits between the grant and the send.
@@ -107,122 +215,232 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
           ? undefined
           : {
               key: deps.ledger.inflightKey(),
-              field: deps.ledger.inflightField(ctx),
-              value: deps.ledger.inflightValue(ctx, Date.now()),
+              field: deps.ledger.inflightField(run.ctx),
+              value: deps.ledger.inflightValue(run.ctx, Date.now()),
             },
+        call: {
+          liveKey: keys.live,
+          id: deps.ledger.inflightField(run.ctx),
+          overAfterMs: deps.upstreamTimeoutMs + CALL_SLACK_MS,
+        },
+        ...(run.token === undefined
+          ? {}
+          : { lock: { key: `${queueKeys.job(deps.prefix, deps.queue, run.jobId)}:lock`, token: run.token } }),
       });
       release = undefined;
       if (answer.kind === 'grant') marked = true;
       else await unmark();
-      if (answer.kind === 'finished') return finishFromMarker(job, answer.marker);
-      if (answer.kind === 'held') {
-        deps.observer?.parked?.({ account: account.id, why: 'held' });
-        await job.moveToDelayed(Date.now() + HOLD_RECHECK_MS, token);
-        // Resumed between the gate and the park: the resume could not promote us, so we do.
-        if (!(await deps.limiter.isHeld(account.id))) await job.promote();
-        throw new DelayedError(`account ${account.id} is held`);
+      switch (answer.kind) {
+        case 'finished':
+          return finishFromMarker(job, answer.marker);
+        case 'lost':
+          // Another worker took the job over (this one stalled past its lock): it is theirs now.
+          throw new Error(`job ${run.jobId}: lock lost to another worker; not calling`);
+        case 'stale': {
+          const entry = await deps.ledger.recoverCall(answer.callId, keys.live);
+          if (entry) {
+            deps.observer?.unknownCharge?.({ account: account.id });
+            run.log.warn({ entry: entry.id }, 'call left in flight by an earlier run: charge unknown');
+          }
+          continue;
+        }
+        case 'busy':
+          // Another run's call of this shipment may still be in flight: come back when it is surely over.
+          deps.observer?.parked?.({ account: account.id, why: 'busy' });
+          await job.moveToDelayed(Math.max(Date.now(), answer.deadline) + PARK_LEAD_MS, run.token);
+          throw new DelayedError(`job ${run.jobId}: another run's call may be in flight`);
+        case 'held':
+          return parkHeld(run);
+        case 'park': {
+          deps.observer?.parked?.({ account: account.id, why: 'limit' });
+          const wait = Math.max(0, answer.localSlot - RedisClock.localNow() - PARK_LEAD_MS);
+          await job.moveToDelayed(Date.now() + wait, run.token);
+          throw new DelayedError(`waiting for account ${account.id}'s turn`);
+        }
+        case 'grant': {
+          const waitStart = performance.now();
+          await deps.limiter.waitForSlot(answer);
+          deps.observer?.limiterWait?.({
+            account: account.id,
+            seconds: (performance.now() - waitStart) / 1000,
+          });
+          const late = deps.limiter.lateness(answer);
+          if (late <= answer.allowedLateMs && !run.signal?.aborted) return undefined;
+          if (run.signal?.aborted) continue;
+          // Too busy to send on time: sending now could crowd the upstream's second. Give the slot back
+          // and ask for the earliest one again; the in-flight mark stays for it (removed if the job
+          // parks instead).
+          run.log.debug({ lateMs: late }, 'slot missed, asking again');
+          deps.observer?.slotMissed?.({ account: account.id });
+          release = answer;
+        }
       }
-      if (answer.kind === 'park') {
-        deps.observer?.parked?.({ account: account.id, why: 'limit' });
-        const wait = Math.max(0, answer.localSlot - RedisClock.localNow() - PARK_LEAD_MS);
-        await job.moveToDelayed(Date.now() + wait, token);
-        throw new DelayedError(`waiting for account ${account.id}'s turn`);
-      }
-      const waitStart = performance.now();
-      await deps.limiter.waitForSlot(answer);
-      deps.observer?.limiterWait?.({ account: account.id, seconds: (performance.now() - waitStart) / 1000 });
-      const late = deps.limiter.lateness(answer);
-      if (late <= answer.allowedLateMs) break;
-      // Too busy to send on time: sending now could crowd the upstream's second. Give the slot back and
-      // ask for the earliest one again, ahead of jobs not yet let in; the in-flight mark stays for it
-      // (removed if the job parks instead), so a miss costs one gate call.
-      log.debug({ lateMs: late }, 'slot missed, asking again');
-      deps.observer?.slotMissed?.({ account: account.id });
-      release = answer;
     }
+  }
 
+  /** The job waits with the rest of its held account's jobs, spending no attempt; resume promotes it. */
+  async function parkHeld(run: Run): Promise<never> {
+    deps.observer?.parked?.({ account: run.account.id, why: 'held' });
+    await deps.redis.sadd(limiterKeys.parked(deps.prefix, run.account.id), `${deps.queue}/${run.jobId}`);
+    await run.job.moveToDelayed(Date.now() + HOLD_RECHECK_MS, run.token);
+    // Resumed between the hold and the park: the resume could not promote us, so we do. A resume
+    // that got there first has promoted the job already, and BullMQ refuses a second promote.
+    if (!(await deps.limiter.isHeld(run.account.id)) && (await run.job.isDelayed())) {
+      await run.job.promote().catch((err: unknown) => run.log.debug({ err }, 'promoted by the resume first'));
+    }
+    throw new DelayedError(`account ${run.account.id} is held`);
+  }
+
+  async function callUpstream(run: Run): Promise<UpstreamReply> {
     const callStart = performance.now();
     const reply = await deps.upstreams.call(
-      account,
-      name,
-      requestOf(data) as unknown as OperationRequest[typeof name],
+      run.account,
+      run.name,
+      requestOf(run.data) as unknown as OperationRequest[typeof run.name],
     );
     deps.observer?.upstreamCall?.({
-      provider: account.provider,
-      operation: name,
+      provider: run.account.provider,
+      operation: run.name,
       seconds: (performance.now() - callStart) / 1000,
     });
-    const outcome = classify(account.provider, reply, name);
-    const settlement = settlementOf(reply);
-    const charge = reply.answered ? reply.charge : 0;
-    const result = outcome.outcome === 'done' ? (outcome.result ?? 'shipped') : undefined;
-    // A done job's marker is written by the settle itself: one round trip, and the charge and the
-    // shipment are remembered together.
-    const entry = await deps.ledger.settle(
-      ctx,
-      settlement,
-      Date.now(),
-      result === undefined
-        ? undefined
-        : {
-            key: queueKeys.marker(deps.prefix, jobId),
-            value: doneMarker(result, charge),
+    return reply;
+  }
+
+  /** The outcome of the answer, and what it makes of the job: done, retry, dead (now or given up), hold. */
+  function decide(run: Run, reply: UpstreamReply): Decision {
+    const outcome = classify(run.account.provider, reply, run.name);
+    const attemptsMade = run.job.attemptsMade + 1;
+    switch (outcome.outcome) {
+      case 'done':
+        return {
+          kind: 'done',
+          result: outcome.result ?? 'shipped',
+          code: outcome.code,
+          charge: reply.answered && reply.chargeKnown ? reply.charge : 0,
+          chargeKnown: reply.answered && reply.chargeKnown,
+        };
+      case 'retry': {
+        const attempts = run.job.opts.attempts ?? 1;
+        if (attemptsMade >= attempts) {
+          const reason = `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${outcome.reason}`;
+          return { kind: 'dead', info: { ...deadInfo(outcome, attemptsMade), reason } };
+        }
+        return {
+          kind: 'retry',
+          message: `${outcome.reason}${outcome.message ? ` (${outcome.message})` : ''}`,
+        };
+      }
+      case 'dead':
+        return { kind: 'dead', info: deadInfo(outcome, attemptsMade) };
+      case 'hold':
+        return { kind: 'hold', outcome };
+    }
+  }
+
+  /**
+   * Records the call: its charge (or unknown), the end of its in-flight mark and live-call key, and a
+   * done or dead job's marker, in one script. Tried again locally if Redis fails; never by calling.
+   */
+  async function settle(run: Run, reply: UpstreamReply, decision: Decision): Promise<void> {
+    const { keys } = run;
+    const alsoSet =
+      decision.kind === 'done'
+        ? {
+            keys: keys.shipMarker === keys.marker ? [keys.marker] : [keys.marker, keys.shipMarker],
+            value: doneMarker(decision.result, decision.charge),
             ttlMs: deps.idempotencyRetentionMs,
-          },
-    );
-    if (entry?.status === 'unknown') deps.observer?.unknownCharge?.({ account: account.id });
+          }
+        : decision.kind === 'dead'
+          ? { keys: [keys.marker], value: deadMarker(decision.info), ttlMs: null }
+          : undefined;
+    let settlement = settlementOf(reply);
+    const entry = await bookkeeping(run, 'settle the call', async () => {
+      try {
+        return await deps.ledger.settle(run.ctx, settlement, Date.now(), {
+          alsoSet,
+          liveKey: keys.live,
+          event: decision.kind === 'done' ? completedEvent(run, decision) : undefined,
+          // A finished job leaves its account's backlog with its marker.
+          alsoRemove:
+            alsoSet === undefined
+              ? undefined
+              : { key: queueKeys.backlog(deps.prefix, run.account.id), member: run.jobId },
+        });
+      } catch (err) {
+        // An answer whose charge cannot be recorded as stated is recorded as unknown, not dropped.
+        if (err instanceof LedgerError && err.kind === 'bad_settlement') settlement = { unknown: true };
+        throw err;
+      }
+    });
+    if (entry?.status === 'unknown') deps.observer?.unknownCharge?.({ account: run.account.id });
+    const outcome = classify(run.account.provider, reply, run.name);
     deps.observer?.outcome?.({
       queue: deps.queue,
-      name,
-      provider: account.provider,
-      account: account.id,
+      name: run.name,
+      provider: run.account.provider,
+      account: run.account.id,
       code: outcome.code,
       outcome: outcome.outcome,
-      charge,
+      charge: decision.kind === 'done' ? decision.charge : 0,
     });
-    log.info(
+    run.log.info(
       {
-        provider: account.provider,
+        provider: run.account.provider,
         code: outcome.code,
         outcome: outcome.outcome,
-        charge: 'unknown' in settlement ? null : charge,
-        durationMs: Math.round(performance.now() - started),
+        charge: 'unknown' in settlement ? null : settlement.amount,
+        durationMs: Math.round(performance.now() - run.started),
         ...(outcome.outcome === 'done' ? {} : { reason: outcome.reason }),
       },
       'job outcome',
     );
+  }
 
-    switch (outcome.outcome) {
+  async function act(run: Run, decision: Decision): Promise<JobResult> {
+    switch (decision.kind) {
       case 'done':
-        return { result: result!, code: outcome.code, charge };
-      case 'retry': {
-        const attempts = job.opts.attempts ?? 1;
-        if (job.attemptsMade + 1 >= attempts) {
-          return bury(job, {
-            ...deadInfo(outcome, job.attemptsMade + 1),
-            reason: `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${outcome.reason}`,
-          });
-        }
-        throw new RetryableError(`${outcome.reason}${outcome.message ? ` (${outcome.message})` : ''}`);
-      }
+        return { result: decision.result, code: decision.code, charge: decision.charge };
+      case 'retry':
+        throw new RetryableError(decision.message);
       case 'dead':
-        return bury(job, deadInfo(outcome, job.attemptsMade + 1));
+        await bookkeeping(run, 'move the job to the dead-letter queue', () =>
+          deps.deadLetters.finishBury(run.job, deps.queue, decision.info),
+        );
+        throw new UnrecoverableError(decision.info.reason);
       case 'hold': {
-        const newly = await deps.limiter.hold(account.id, {
-          reason: outcome.reason,
-          code: outcome.code,
-          message: outcome.message,
-        });
-        if (newly) log.warn({ code: outcome.code, reason: outcome.reason }, 'account held');
-        // This job waits with the rest of the account's jobs; the call did not count as an attempt.
-        return process(job, token);
+        const { outcome } = decision;
+        const newly = await bookkeeping(run, 'hold the account', () =>
+          deps.limiter.hold(run.account.id, {
+            reason: outcome.reason,
+            code: outcome.code,
+            message: outcome.message,
+          }),
+        );
+        if (newly) run.log.warn({ code: outcome.code, reason: outcome.reason }, 'account held');
+        // The call did not count as an attempt; the next run is a new activation with its own call id.
+        return parkHeld(run);
       }
     }
-  };
+  }
 
-  async function bury(job: Job, info: Omit<DeadInfo, 'failedAt'>): Promise<never> {
-    await deps.deadLetters.bury(job, deps.queue, { ...info, failedAt: Date.now() });
-    throw new UnrecoverableError(info.reason);
+  /**
+   * Tries a step that follows a call until it succeeds or the tries run out, then throws. The caller
+   * must be safe to rerun from the gate: a settled job's marker ends it there, and an unsettled call's
+   * live-call key keeps any rerun from calling until the call is surely over (then recorded unknown).
+   */
+  async function bookkeeping<T>(run: Run, what: string, step: () => Promise<T>): Promise<T> {
+    for (let tried = 0; ; tried++) {
+      try {
+        return await step();
+      } catch (err) {
+        if (tried >= delays.length) {
+          run.log.error({ err }, `could not ${what} after ${tried + 1} tries`);
+          throw err;
+        }
+        run.log.warn({ err, tried: tried + 1 }, `could not ${what}; trying again`);
+        await new Promise((resolve) => setTimeout(resolve, delays[tried]));
+      }
+    }
   }
 
   async function finishFromMarker(job: Job, value: string): Promise<JobResult> {
@@ -231,21 +449,47 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
       return { result: marker.result, code: 0, charge: marker.charge, replayed: true };
     }
     if (marker?.kind === 'dead') {
-      // Died in an earlier run that crashed before the move finished: finish the move, call nobody.
-      await deps.deadLetters.bury(job, deps.queue, marker);
-      throw new UnrecoverableError(marker.reason);
+      // Died in an earlier run that stopped before the move finished: finish it, call nobody.
+      const { kind: _kind, ...info } = marker;
+      await deps.deadLetters.finishBury(job, deps.queue, info);
+      throw new UnrecoverableError(info.reason);
     }
     throw new Error(`unexpected marker for job ${String(job.id)}`);
   }
 }
 
-function deadInfo(outcome: Outcome, attemptsMade: number): Omit<DeadInfo, 'failedAt'> {
-  return { reason: outcome.reason, code: outcome.code, message: outcome.message, attemptsMade };
+/** The job.completed event, recorded by the settle that completes the job. */
+function completedEvent(run: Run, done: Extract<Decision, { kind: 'done' }>) {
+  return {
+    key: outboxKey(run.keys.prefix),
+    type: 'job.completed',
+    data: {
+      id: run.jobId,
+      queue: run.queue,
+      name: run.name,
+      account: run.account.id,
+      result: done.result,
+      charge: done.chargeKnown ? done.charge : null,
+    },
+  };
 }
 
-/** Any HTTP answer is known (it charged what it says); no answer after sending may have charged. */
+function deadInfo(outcome: Outcome, attemptsMade: number): DeadInfo {
+  return {
+    reason: outcome.reason,
+    code: outcome.code,
+    message: outcome.message,
+    attemptsMade,
+    failedAt: Date.now(),
+  };
+}
+
+/**
+ * An answer that says its charge is known (it charged what it says); one that cannot say it (a 5xx
+ * such as 500, 502, 504, an unreadable body or charge) and no answer after sending may have charged.
+ */
 function settlementOf(reply: UpstreamReply): Settlement {
-  if (reply.answered) return { amount: reply.charge };
+  if (reply.answered) return reply.chargeKnown ? { amount: reply.charge } : { unknown: true };
   return reply.sent ? { unknown: true } : { amount: 0 };
 }
 

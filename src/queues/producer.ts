@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -9,9 +10,10 @@ import {
 } from '../jobs/index.js';
 import { workJobOptions } from './job-options.js';
 import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
-import { CLAIM_SCRIPT, parseMarker } from './markers.js';
+import { defineQueueScripts, storedJobOptions } from './lua.js';
+import { parseMarker } from './markers.js';
 
-/** Job states of DESIGN.md ("GET /v1/jobs/:id"). */
+/** Job states of docs/api.md ("GET /v1/jobs/:id"). */
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'dead';
 
 export interface EnqueueResult {
@@ -27,9 +29,6 @@ export interface ProducerOptions {
   readonly accounts: AccountLookup;
   readonly attempts: number;
 }
-
-/** How long a producer's claim on a job id lasts: long enough to add the job, short if it crashed. */
-const CLAIM_TTL_MS = 30_000;
 
 /** ioredis states of a connection that was up and is lost (or closed): commands would only queue. */
 export const REDIS_AWAY_STATES: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
@@ -52,9 +51,7 @@ export class Producer {
 
   constructor(options: ProducerOptions) {
     this.#options = options;
-    if (!options.redis.claimJobs) {
-      options.redis.defineCommand('claimJobs', { lua: CLAIM_SCRIPT });
-    }
+    defineQueueScripts(options.redis);
   }
 
   /** One ship job `{ account, ...payload }`. Throws ValidationError naming every problem. */
@@ -78,7 +75,7 @@ export class Producer {
     return this.#enqueue(result.jobs);
   }
 
-  #validate(type: 'ship' | 'sync', input: unknown, at: string): ValidJob {
+  #validate(type: WorkQueueName, input: unknown, at: string): ValidJob {
     const result = validateJob(type, input, this.#options.accounts);
     if (!result.ok) {
       throw new ValidationError(result.issues.map((issue) => ({ ...issue, path: at + issue.path })));
@@ -87,70 +84,60 @@ export class Producer {
   }
 
   async #enqueue(jobs: readonly ValidJob[]): Promise<EnqueueResult[]> {
-    const { redis, prefix, queues } = this.#options;
+    const { redis, prefix, attempts } = this.#options;
     // Fail now rather than queue the writes until Redis is back (a connection still being made at
     // start-up is let through: its commands wait for it briefly).
     if (REDIS_AWAY_STATES.has(redis.status)) throw new RedisUnavailableError();
-    // First occurrence of each key decides; later repeats inside the batch point at it.
+    // First occurrence of each key decides; later repeats inside the batch point at it. A job
+    // without a key (a sync) gets an id of its own and is always new.
     const firstIndex = new Map<string, number>();
-    const keyed: { id: string; queue: WorkQueueName }[] = [];
+    const unique: { job: ValidJob; index: number; id: string }[] = [];
     jobs.forEach((job, index) => {
-      if (job.id !== null && !firstIndex.has(job.id)) {
+      if (job.id === null) unique.push({ job, index, id: syncJobId(job.account) });
+      else if (!firstIndex.has(job.id)) {
         firstIndex.set(job.id, index);
-        keyed.push({ id: job.id, queue: job.queue });
+        unique.push({ job, index, id: job.id });
       }
     });
-    const claims = new Map<string, string>();
-    if (keyed.length > 0) {
-      const keys = keyed.flatMap(({ id, queue }) => [
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const { job, id } of unique) {
+      const options = workJobOptions(id, attempts);
+      keys.push(
         queueKeys.marker(prefix, id),
-        queueKeys.job(prefix, queue, id),
+        queueKeys.job(prefix, job.queue, id),
         queueKeys.job(prefix, QUEUE_NAMES.deadLetter, id),
-      ]);
-      const answers = (await redis.claimJobs(keys.length, ...keys, CLAIM_TTL_MS)) as string[];
-      keyed.forEach(({ id }, index) => {
-        claims.set(id, answers[index]!);
-      });
-    }
-
-    const toAdd: Record<WorkQueueName, { job: ValidJob; index: number }[]> = { ship: [], sync: [] };
-    const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
-    jobs.forEach((job, index) => {
-      const claim = job.id === null ? 'new' : claims.get(job.id)!;
-      const first = job.id === null ? index : firstIndex.get(job.id)!;
-      if (first !== index) return; // filled in from the first occurrence below
-      if (claim === 'new' || claim === 'claimed') toAdd[job.queue].push({ job, index });
-      else if (claim === 'done') results[index] = { id: job.id!, state: 'completed', duplicate: true };
-      else if (claim === 'dead') results[index] = { id: job.id!, state: 'dead', duplicate: true };
-    });
-
-    for (const queueName of ['ship', 'sync'] as const) {
-      const batch = toAdd[queueName];
-      if (batch.length === 0) continue;
-      const added = await queues[queueName].addBulk(
-        batch.map(({ job }) => ({
-          name: job.name,
-          data: job.data,
-          opts: workJobOptions(job.id, this.#options.attempts),
-        })),
+        queueKeys.backlog(prefix, job.account),
       );
-      batch.forEach(({ job, index }, i) => {
-        const claim = job.id === null ? 'new' : claims.get(job.id);
-        results[index] = { id: String(added[i]!.id), state: 'waiting', duplicate: claim === 'claimed' };
-      });
+      args.push(
+        job.id === null ? '' : '1',
+        queueKeys.job(prefix, job.queue, ''),
+        id,
+        job.name,
+        JSON.stringify(job.data),
+        storedJobOptions(options),
+        options.priority ?? 0,
+      );
     }
+    const answers = (await redis.fulfillEnqueue(keys.length, ...keys, Date.now(), ...args)) as string[];
 
-    // Jobs that already exist: report their current state.
+    const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
     await Promise.all(
-      jobs.map(async (job, index) => {
-        if (results[index] !== undefined || job.id === null || firstIndex.get(job.id) !== index) return;
-        const state = await queues[job.queue].getJobState(job.id);
-        results[index] = {
-          id: job.id,
-          // Gone since the claim: it finished or died, and its marker says which.
-          state: state === 'unknown' ? await this.#finishedState(job.id) : toJobState(state),
-          duplicate: true,
-        };
+      unique.map(async ({ job, index, id }, i) => {
+        const answer = answers[i];
+        if (answer === 'new') results[index] = { id, state: 'waiting', duplicate: false };
+        else if (answer === 'done') results[index] = { id, state: 'completed', duplicate: true };
+        else if (answer === 'dead') results[index] = { id, state: 'dead', duplicate: true };
+        else {
+          // Already in its queue: report its current state.
+          const state = await this.#options.queues[job.queue].getJobState(id);
+          results[index] = {
+            id,
+            // Gone since the script: it finished or died, and its marker says which.
+            state: state === 'unknown' ? await this.#finishedState(id) : toJobState(state),
+            duplicate: true,
+          };
+        }
       }),
     );
     return jobs.map((job, index) => {
@@ -167,6 +154,15 @@ export class Producer {
   }
 }
 
+/**
+ * The id of a job without an idempotency key (a sync): a string the service picks, never one of
+ * BullMQ's bare integers, which it keeps for itself and refuses as a custom id (so the job could not
+ * move to the dead-letter queue under its id). `sync.<account>.<22 random base64url characters>`.
+ */
+export function syncJobId(account: string): string {
+  return `sync.${account}.${randomBytes(16).toString('base64url')}`;
+}
+
 /** BullMQ's states mapped onto ours (a prioritized job is waiting; an unknown one finished and left). */
 export function toJobState(state: string): JobState {
   switch (state) {
@@ -180,11 +176,5 @@ export function toJobState(state: string): JobState {
       return 'completed';
     default:
       return 'waiting';
-  }
-}
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    claimJobs(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
   }
 }

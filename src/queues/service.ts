@@ -2,14 +2,20 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Account, Config } from '../config/index.js';
 import type { AccountLookup, JobName } from '../jobs/index.js';
+import { ValidationError } from '../jobs/index.js';
 import { Ledger } from '../ledger/index.js';
 import { AccountLimiter, type AccountState } from '../limiter/index.js';
 import { DeadLetters } from './dead-letter.js';
+import { holdReasonIssues } from './hold.js';
 import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
+import { defineQueueScripts } from './lua.js';
 import { parseMarker } from './markers.js';
 import { type JobState, Producer, toJobState } from './producer.js';
 
-/** `GET /v1/jobs/:id` (DESIGN.md). */
+/** Parked jobs promoted per script call on resume. */
+const PROMOTE_CHUNK = 1_000;
+
+/** `GET /v1/jobs/:id` (docs/api.md). */
 export interface JobView {
   readonly id: string;
   readonly queue: WorkQueueName | 'dead-letter';
@@ -20,7 +26,7 @@ export interface JobView {
   readonly lastError: string | null;
 }
 
-/** `GET /v1/accounts` item (DESIGN.md); never the token. */
+/** `GET /v1/accounts` item (docs/api.md); never the token. */
 export interface AccountView {
   readonly id: string;
   readonly provider: Account['provider'];
@@ -29,6 +35,12 @@ export interface AccountView {
   readonly reason: string | null;
   readonly code: number | null;
   readonly since: string | null;
+  /**
+   * The account's jobs queued or running, not yet finished (waiting, delayed for a retry or its turn,
+   * or running). Counts the jobs enqueued through the service and redriven; a job written straight
+   * into Redis by another BullMQ client is not counted.
+   */
+  readonly backlog: number;
 }
 
 /**
@@ -54,6 +66,7 @@ export class Fulfillment {
   constructor(config: Config, redis: Redis, onError: (err: Error) => void = () => {}) {
     this.config = config;
     this.redis = redis;
+    defineQueueScripts(redis);
     const options = { connection: redis, prefix: config.prefix };
     this.queues = { ship: new Queue(QUEUE_NAMES.ship, options), sync: new Queue(QUEUE_NAMES.sync, options) };
     this.deadLetterQueue = new Queue(QUEUE_NAMES.deadLetter, options);
@@ -77,7 +90,10 @@ export class Fulfillment {
       attempts: config.retry.attempts,
     });
     this.ledger = new Ledger(redis, config.prefix);
-    this.limiter = new AccountLimiter(redis, config.prefix, { marginMs: config.limiterMarginMs });
+    this.limiter = new AccountLimiter(redis, config.prefix, {
+      marginMs: config.limiterMarginMs,
+      providers: new Map(config.accounts.map((account) => [account.id, account.provider])),
+    });
   }
 
   /** A job by id wherever it is: its queue, the dead-letter queue, or (finished and gone) its marker. */
@@ -94,6 +110,9 @@ export class Fulfillment {
       // result, never as completed without one.
       const bullState = await this.queues[queueName].getJobState(id);
       if (bullState === 'unknown') continue;
+      // A failed copy beside its dead-letter entry is a job that died a moment ago, whose failed copy
+      // the sweep has not removed yet: it is dead (read below), not failed.
+      if (bullState === 'failed' && (await this.deadLetters.get(id))) break;
       const job = await this.queues[queueName].getJob(id);
       // Gone between the two reads: it just finished or died, and its next home is read below
       // (the done marker and the dead-letter entry are both written before it leaves its queue).
@@ -142,29 +161,63 @@ export class Fulfillment {
 
   async listAccounts(): Promise<AccountView[]> {
     const accounts = [...this.accounts.values()];
-    const states = await this.limiter.states(accounts.map((account) => account.id));
-    return accounts.map((account, index) => toAccountView(account, states[index]!));
+    const ids = accounts.map((account) => account.id);
+    const [states, backlogs] = await Promise.all([this.limiter.states(ids), this.backlogs(ids)]);
+    return accounts.map((account, index) => toAccountView(account, states[index]!, backlogs[index]!));
+  }
+
+  /** Each account's backlog (see AccountView), read in one round trip. */
+  async backlogs(accountIds: readonly string[]): Promise<number[]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of accountIds) pipeline.scard(queueKeys.backlog(this.config.prefix, id));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, count]) => {
+      if (err) throw err;
+      return Number(count);
+    });
   }
 
   /**
-   * Resumes a held account: clears the hold and promotes every job parked while it was held.
-   * Returns null for an account that is not configured.
+   * Resumes a held account: clears the hold and promotes every job parked while it was held that is
+   * still delayed (one that left the delayed state meanwhile is skipped). Returns null for an account
+   * that is not configured.
    */
   async resumeAccount(id: string): Promise<{ id: string; state: 'active'; released: number } | null> {
     if (!this.accounts.has(id)) return null;
-    // Not held: nothing to release (resume leaves an active account's schedule alone).
+    // Not held: nothing to resume (and the account's schedule must stay as it is).
     const parked = (await this.limiter.resume(id)) ?? [];
-    let released = 0;
+    const args: string[] = [];
     for (const member of parked) {
       const slash = member.indexOf('/');
-      const queueName = member.slice(0, slash) as WorkQueueName;
-      const job = await this.queues[queueName]?.getJob(member.slice(slash + 1));
-      if (job && (await job.isDelayed())) {
-        await job.promote();
-        released += 1;
-      }
+      const queueName = member.slice(0, slash);
+      if (queueName !== 'ship' && queueName !== 'sync') continue;
+      args.push(queueKeys.job(this.config.prefix, queueName, ''), member.slice(slash + 1));
+    }
+    let released = 0;
+    // One script per chunk: each promotion is checked and done in one step, and Redis is not held
+    // for long by an account with a very large backlog.
+    for (let at = 0; at < args.length; at += 2 * PROMOTE_CHUNK) {
+      released += Number(await this.redis.fulfillPromoteParked(0, ...args.slice(at, at + 2 * PROMOTE_CHUNK)));
     }
     return { id, state: 'active', released };
+  }
+
+  /**
+   * Holds an account by hand, as a hold answer from the upstream does: its jobs park without calling
+   * or spending an attempt until it is resumed. Holding a held account changes nothing (`changed`
+   * false; the first reason stays). Null for an account that is not configured; a ValidationError
+   * for a reason that is not 1-256 characters of text.
+   */
+  async holdAccount(
+    id: string,
+    reason: unknown,
+  ): Promise<{ id: string; state: 'held'; changed: boolean } | null> {
+    const issues = holdReasonIssues(reason);
+    if (issues.length > 0) throw new ValidationError(issues);
+    if (!this.accounts.has(id)) return null;
+    const text = reason as string;
+    const changed = await this.limiter.hold(id, { reason: text, code: null, message: text });
+    return { id, state: 'held', changed };
   }
 
   /** Closes the queues; the Redis connection belongs to the caller. */
@@ -178,7 +231,7 @@ export class Fulfillment {
   }
 }
 
-function toAccountView(account: Account, state: AccountState): AccountView {
+function toAccountView(account: Account, state: AccountState, backlog: number): AccountView {
   return {
     id: account.id,
     provider: account.provider,
@@ -187,6 +240,7 @@ function toAccountView(account: Account, state: AccountState): AccountView {
     reason: state.reason,
     code: state.code,
     since: state.since === null ? null : new Date(state.since).toISOString(),
+    backlog,
   };
 }
 

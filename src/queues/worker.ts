@@ -5,7 +5,7 @@ import type { Upstreams } from '../upstreams/index.js';
 import { backoffDelay } from './backoff.js';
 import type { WorkQueueName } from './keys.js';
 import type { PipelineObserver } from './observer.js';
-import { createProcessor } from './processor.js';
+import { createProcessor, type ProcessorDeps } from './processor.js';
 import type { Fulfillment } from './service.js';
 
 export interface WorkerOptions {
@@ -15,6 +15,10 @@ export interface WorkerOptions {
   readonly observer?: PipelineObserver;
   /** Overrides LOCK_DURATION_MS. */
   readonly lockDurationMs?: number;
+  /** Replaces parts the processor uses (tests inject faults into the bookkeeping this way). */
+  readonly processorDeps?: Partial<
+    Pick<ProcessorDeps, 'ledger' | 'deadLetters' | 'limiter' | 'bookkeepingDelaysMs'>
+  >;
 }
 
 /**
@@ -41,6 +45,8 @@ export function createQueueWorker(
     log,
     observer: options.observer,
     idempotencyRetentionMs: config.idempotencyRetentionMs,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    ...options.processorDeps,
   });
   const worker = new Worker(queue, processor, {
     connection: options.connection,
@@ -61,6 +67,11 @@ export function createQueueWorker(
     })().catch((err: unknown) =>
       log.error({ err, jobId: job.id }, 'could not move a failed job to the dead-letter queue'),
     );
+  });
+  // A lock this worker could not renew may already be another worker's: abort the run, so it stops
+  // before its call if it has not sent it (the gate checks the lock too, at the grant).
+  worker.on('lockRenewalFailed', (jobIds: string[]) => {
+    for (const jobId of jobIds) worker.cancelJob(jobId, 'lock renewal failed');
   });
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   return worker;

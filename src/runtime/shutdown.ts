@@ -7,6 +7,24 @@ export interface Closer {
 }
 
 /**
+ * One closer for several that must stop together: each starts closing at once (workers of every queue
+ * stop taking jobs in the same moment, then drain side by side), and every one runs even if another
+ * throws. Closing them one after another would let the last keep taking jobs while the first drains.
+ */
+export function closeTogether(name: string, closers: readonly Closer[]): Closer {
+  return {
+    name,
+    async close(force) {
+      const results = await Promise.allSettled(closers.map((closer) => closer.close(force)));
+      const failed = results.flatMap((result, i) =>
+        result.status === 'rejected' ? [`${closers[i]!.name}: ${String(result.reason)}`] : [],
+      );
+      if (failed.length > 0) throw new Error(`could not close ${failed.join('; ')}`);
+    },
+  };
+}
+
+/**
  * Shuts down in reverse order of start, once, running every closer even if one throws. Within the
  * grace period closers finish their work (workers complete in-flight jobs); after it, they are asked
  * to stop at once (a worker's unfinished jobs are then taken over by another process).

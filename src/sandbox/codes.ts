@@ -1,10 +1,10 @@
 /**
- * The sandbox's own copy of the upstream codes and messages, taken from the documents in
- * /work/shared/seeds. Deliberately not imported from src/upstreams or src/outcomes: a wrong table in
+ * The sandbox's own copy of the upstream codes and messages, taken from the upstreams' documents
+ * (summarised in docs/upstreams.md). Deliberately not imported from src/upstreams or src/outcomes: a wrong table in
  * the product must not be able to pass its own test.
  */
 
-/** vv-tool `code` → the document's `msg` (file 002, 响应代码). */
+/** vv-tool `code` → the document's `msg` (docs/upstreams.md, vv-tool codes). */
 export const VVTOOL_MESSAGES: Readonly<Record<number, string>> = {
   0: '成功',
   100: '请求参数错误',
@@ -22,7 +22,7 @@ export const VVTOOL_MESSAGES: Readonly<Record<number, string>> = {
   614: '物流订单不存在',
 };
 
-/** The 614 reasons the order book produces (file 002, verbatim, ASCII commas included). */
+/** The 614 reasons the order book produces (the vv-tool document's text, verbatim, ASCII commas included). */
 export const VVTOOL_614 = {
   alreadyShipped: '物流订单状态不为新建状态,无需发货处理',
   waybillUsed: '您填写的运单号已被使用,不允许用此物流运单号发货',
@@ -30,7 +30,7 @@ export const VVTOOL_614 = {
   alreadySplit: '订单已拆单,请走拆单逻辑',
 } as const;
 
-/** damaijia `status` → the documents' description (files 000 and 001, 错误码). */
+/** damaijia `status` → the documents' description (docs/upstreams.md, damaijia codes). */
 export const DAMAIJIA_MESSAGES: Readonly<Record<number, string>> = {
   0: '成功',
   1003: '用户不存在',

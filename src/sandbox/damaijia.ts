@@ -11,7 +11,7 @@ const DELIVERY_FIELDS = ['seller_nick', 'order_no', 'wp_code'] as const;
 const SYNC_FIELDS = ['orderSns', 'ownerId'] as const;
 
 /**
- * damaijia delivery and sync (seed files 000 and 001): JSON bodies, `Authorization: <token>` with no
+ * damaijia delivery and sync (docs/upstreams.md): JSON bodies, `Authorization: <token>` with no
  * scheme. Fields are kept as text; a value that is neither text nor a number is not a valid field.
  */
 export class DamaijiaApi implements ProviderApi {

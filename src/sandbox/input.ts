@@ -5,11 +5,29 @@ export class SandboxInputError extends Error {
   override readonly name = 'SandboxInputError';
 }
 
-export const FAULT_KINDS: readonly FaultKind[] = ['http500', 'http429', 'reset', 'stall', 'garbage'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'http500',
+  'http502',
+  'http504',
+  'http429',
+  'reset',
+  'stall',
+  'garbage',
+];
 export const PROVIDERS: readonly SandboxProvider[] = ['vvtool', 'damaijia'];
 
-/** Only these can happen after processing: an HTTP answer always says what it charged. */
-export const AFTER_KINDS: readonly FaultKind[] = ['reset', 'stall'];
+/**
+ * These can happen after processing: no answer at all, or an answer that cannot say what the call
+ * cost (a server error, a proxy's 502 or 504, a body that is not JSON). A 429 refuses before anything.
+ */
+export const AFTER_KINDS: readonly FaultKind[] = [
+  'reset',
+  'stall',
+  'http500',
+  'http502',
+  'http504',
+  'garbage',
+];
 
 export function checkProvider(value: unknown): SandboxProvider {
   if (!PROVIDERS.includes(value as SandboxProvider)) {
@@ -40,7 +58,7 @@ function checkAnswer(value: unknown, at: string): ScriptedAnswer {
     if (when !== 'before' && when !== 'after')
       throw new SandboxInputError(`${at}.when must be before or after`);
     if (when === 'after' && !AFTER_KINDS.includes(fault)) {
-      throw new SandboxInputError(`${at}: only ${AFTER_KINDS.join(' and ')} can come after processing`);
+      throw new SandboxInputError(`${at}: only ${AFTER_KINDS.join(', ')} can come after processing`);
     }
     return { fault, when };
   }

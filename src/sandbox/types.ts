@@ -1,7 +1,7 @@
 /** The public types of the sandbox: the in-process API and the records it keeps. */
 
 export type SandboxProvider = 'vvtool' | 'damaijia';
-export type FaultKind = 'http500' | 'http429' | 'reset' | 'stall' | 'garbage';
+export type FaultKind = 'http500' | 'http502' | 'http504' | 'http429' | 'reset' | 'stall' | 'garbage';
 export type SandboxOperation = 'vvtool.send' | 'damaijia.delivery' | 'damaijia.sync' | 'unknown';
 
 export interface SandboxAccount {
@@ -33,7 +33,7 @@ export interface SandboxOptions {
  * One scripted answer for a chosen order, consumed one per call.
  * - `{ code }`: answer this provider code (vv-tool `code` / damaijia `status`) without processing;
  *   code 0 means real processing (order book, charge), with `charge` overriding the price.
- * - `{ fault }`: a transport fault; `when: 'after'` (reset/stall only) processes and charges first.
+ * - `{ fault }`: a transport fault; `when: 'after'` (all but http429) processes and charges first.
  * - `{ pass: true }`: real processing.
  */
 export type ScriptedAnswer =
@@ -47,7 +47,7 @@ export interface FaultSettings {
   kinds: FaultKind[];
   /** Seed of the deterministic PRNG that picks the calls and kinds; default 1. */
   seed?: number;
-  /** Default 'before'; 'after' and 'random' apply to reset/stall only (others are always 'before'). */
+  /** Default 'before'; 'after' and 'random' apply to every kind but http429 (always 'before'). */
   when?: 'before' | 'after' | 'random';
 }
 

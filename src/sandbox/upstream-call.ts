@@ -117,7 +117,8 @@ function admitted(
     if (plan.charge > 0) account.charge(plan.charge);
     answer(api.reply(plan.code, plan.msg, plan.err, plan.charge));
   } else {
-    // 'after': processed and charged, then no answer: the client cannot know it was charged.
+    // 'after': processed and charged, then no answer or one that cannot say so: the client cannot
+    // know it was charged.
     if (plan.when === 'after') note(record, process(null));
     fault(plan.fault, api, record, wire, state.stallMs);
   }
@@ -136,14 +137,25 @@ function tooMany(res: ServerResponse, api: ProviderApi, record: CallRecord): voi
   record.msg = TOO_MANY_REQUESTS;
 }
 
+/** A server error, or a proxy in front of the upstream that lost its answer (502) or gave up on it (504). */
+const SERVER_ERRORS = {
+  http500: { code: 500, text: 'Internal Server Error' },
+  http502: { code: 502, text: 'Bad Gateway' },
+  http504: { code: 504, text: 'Gateway Timeout' },
+} as const;
+
 function fault(kind: FaultKind, api: ProviderApi, record: CallRecord, wire: Wire, stallMs: number): void {
   record.fault = kind;
   if (!record.processed) record.msg = `injected fault: ${kind}`;
   switch (kind) {
     case 'http500':
-      sendText(wire.res, 500, 'text/plain; charset=utf-8', 'Internal Server Error');
-      record.httpStatus = 500;
+    case 'http502':
+    case 'http504': {
+      const status = SERVER_ERRORS[kind];
+      sendText(wire.res, status.code, 'text/plain; charset=utf-8', status.text);
+      record.httpStatus = status.code;
       return;
+    }
     case 'http429':
       tooMany(wire.res, api, record);
       return;

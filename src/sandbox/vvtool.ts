@@ -8,7 +8,7 @@ const SEND_PATH = '/tool/erps/send';
 const REQUIRED = ['tid', 'shop_id', 'out_sid', 'company_code'] as const;
 const DIGITS = /^\d+$/;
 
-/** vv-tool `POST /tool/erps/send` (seed file 002): form fields, `Authorization: Bearer <token>`. */
+/** vv-tool `POST /tool/erps/send` (docs/upstreams.md): form fields, `Authorization: Bearer <token>`. */
 export class VvtoolApi implements ProviderApi {
   readonly provider = 'vvtool' as const;
   readonly prefix = '/tool/';

@@ -1,4 +1,5 @@
 import type { Account, Provider } from '../config/index.js';
+import { JOB_NAMES, JOBS } from '../jobs/names.js';
 import { createDamaijiaClient } from './damaijia/client.js';
 import type {
   DamaijiaDeliveryRequest,
@@ -22,11 +23,9 @@ export type { VvtoolClient } from './vvtool/client.js';
 export { createVvtoolClient, readVvtoolBody, VVTOOL_SEND_PATH } from './vvtool/client.js';
 
 /** Which provider performs each operation. */
-export const OPERATION_PROVIDER: Readonly<Record<Operation, Provider>> = Object.freeze({
-  'vvtool.send': 'vvtool',
-  'damaijia.delivery': 'damaijia',
-  'damaijia.sync': 'damaijia',
-});
+export const OPERATION_PROVIDER: Readonly<Record<Operation, Provider>> = Object.freeze(
+  Object.fromEntries(JOB_NAMES.map((name) => [name, JOBS[name].provider])) as Record<Operation, Provider>,
+);
 
 /** The request each operation takes. */
 export interface OperationRequest {

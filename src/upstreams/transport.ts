@@ -1,13 +1,16 @@
 import ky, { type Options } from 'ky';
 import type { Provider, Secret } from '../config/index.js';
+import { statusHidesCharge } from './charge.js';
 import { BodyTimeoutError, describeFailure } from './failures.js';
 import type { UpstreamReply } from './types.js';
 
 /** What a provider's body says, read by that provider's client. */
 export interface BodyReading {
+  /** null when the body is not the document's JSON. */
   readonly code: number | null;
   readonly message: string;
-  readonly charge: number;
+  /** What the body says was charged (0 if it says nothing); null when its charge field is unreadable. */
+  readonly charge: number | null;
 }
 
 export type BodyReader = (body: unknown) => BodyReading;
@@ -69,13 +72,17 @@ export function createPost(provider: Provider, timeoutMs: number, read: BodyRead
     const clean = scrub(text, secret);
     const body = parseJson(clean);
     const { code, message, charge } = read(body);
+    const status = response.status;
+    const chargeKnown =
+      charge !== null && !statusHidesCharge(status) && !(status >= 200 && status < 300 && code === null);
     return {
       answered: true,
       provider,
-      httpStatus: response.status,
+      httpStatus: status,
       code,
       message,
-      charge,
+      charge: chargeKnown ? charge : 0,
+      chargeKnown,
       body,
       raw: cut(clean, RAW_LIMIT_BYTES),
       durationMs: performance.now() - started,
@@ -138,11 +145,6 @@ export function cut(text: string, limit: number): string {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A finite JSON number, or 0: charges are read from what the body says and nothing else. */
-export function money(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
 /** Validates the base URL once (a bad one is a configuration bug, not an upstream failure). */

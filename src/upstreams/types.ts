@@ -1,12 +1,16 @@
 import type { Provider } from '../config/index.js';
 
 /** The three upstream operations; each is also the BullMQ job name that performs it. */
-export type Operation = 'vvtool.send' | 'damaijia.delivery' | 'damaijia.sync';
+/** An upstream operation: the job name that performs it (src/jobs defines them once). */
+export type { JobName as Operation } from '../jobs/names.js';
 
 /** What one upstream call came back with. Clients never throw for upstream trouble: they return this. */
 export type UpstreamReply = AnsweredReply | UnansweredReply;
 
-/** The upstream sent an HTTP answer (any status, any body). What it says it charged is known. */
+/**
+ * The upstream sent an HTTP answer (any status, any body). What it charged is known (`charge`) unless
+ * `chargeKnown` is false.
+ */
 export interface AnsweredReply {
   readonly answered: true;
   readonly provider: Provider;
@@ -15,8 +19,18 @@ export interface AnsweredReply {
   readonly code: number | null;
   /** vv-tool `msg`; damaijia `err` (or `msg`) when present; '' otherwise. */
   readonly message: string;
-  /** Coupons the answer says were charged: vv-tool sum of data[].withholding_money, damaijia data.amount; 0 if it says nothing. */
+  /**
+   * Coupons the answer says were charged: vv-tool sum of data[].withholding_money, damaijia data.amount;
+   * 0 if it says nothing, and 0 when `chargeKnown` is false.
+   */
   readonly charge: number;
+  /**
+   * False when the answer cannot say what the call cost although the call may have been processed:
+   * HTTP 500, 502, 504 (any 5xx but 501, 503 and 505), a 2xx whose body is not the document's JSON,
+   * or a charge field that is negative, not finite or not a number. Such a call is recorded as
+   * "charge unknown", never as 0. An answer that refuses the call (429, 503, 4xx) is known.
+   */
+  readonly chargeKnown: boolean;
   /** The parsed JSON body, or null when it did not parse. */
   readonly body: unknown;
   /** The body text as received, cut to 4 KiB, for the record. Never contains our token. */

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildServer } from '../../src/api/index.js';
+import type { BuildServerOptions } from '../../src/api/server.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/index.js';
@@ -15,11 +16,13 @@ export const SECRETS = {
   dmToken: 'dm-token-SECRET-2222',
   key: 'api-key-SECRET-aaaaaaaa',
   otherKey: 'api-key-SECRET-bbbbbbbbbbbb',
+  producerKey: 'producer-key-SECRET-dddd',
   adminPassword: 'admin-pw-SECRET-cccc',
 } as const;
 
 export const ADMIN_USER = 'operator';
 export const AUTH = { authorization: `Bearer ${SECRETS.key}` };
+export const PRODUCER_AUTH = { authorization: `Bearer ${SECRETS.producerKey}` };
 
 export function testEnv(t: TestRedis, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -30,6 +33,10 @@ export function testEnv(t: TestRedis, extra: Record<string, string> = {}): Recor
       { id: 'dm1', provider: 'damaijia', token: SECRETS.dmToken, ratePerSecond: 5 },
     ]),
     API_KEYS: `${SECRETS.key},${SECRETS.otherKey}`,
+    PRODUCER_API_KEYS: SECRETS.producerKey,
+    // Never called (no workers here); on loopback, so no plain-http warning unless a test asks for one.
+    VVTOOL_BASE_URL: 'http://127.0.0.1:9',
+    DAMAIJIA_BASE_URL: 'http://127.0.0.1:9',
     ADMIN_USER,
     ADMIN_PASSWORD: SECRETS.adminPassword,
     ...extra,
@@ -52,7 +59,11 @@ export interface Harness {
 }
 
 /** A server over a fresh Redis namespace: the service, the app (not listening), captured logs. */
-export async function startHarness(name: string, extraEnv: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  name: string,
+  extraEnv: Record<string, string> = {},
+  serverOptions: Pick<BuildServerOptions, 'ledger' | 'jobs'> = {},
+): Promise<Harness> {
   const t = await testRedis(name);
   const config = loadConfig(testEnv(t, extraEnv), { accounts: true, apiKeys: true });
   const redis = new Redis(t.url, { maxRetriesPerRequest: null });
@@ -66,7 +77,7 @@ export async function startHarness(name: string, extraEnv: Record<string, string
   });
   const log = createLogger({ level: 'debug', destination });
   const metrics = new Metrics({ defaultMetrics: false });
-  const app = await buildServer({ service, config, log, metrics });
+  const app = await buildServer({ service, config, log, metrics, ...serverOptions });
   const answers: string[] = [];
   return {
     t,
@@ -150,4 +161,16 @@ export async function queuedJobs(service: Fulfillment): Promise<number> {
     service.queues.sync.getJobCounts(...states),
   ]);
   return [...Object.values(ship), ...Object.values(sync)].reduce((sum, n) => sum + n, 0);
+}
+
+/** Every key under the test's prefix with its serialised value: equal snapshots, nothing changed. */
+export async function redisSnapshot(t: TestRedis): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await t.redis.scan(cursor, 'MATCH', `${t.prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) out.set(key, (await t.redis.dumpBuffer(key))?.toString('hex') ?? '');
+  } while (cursor !== '0');
+  return out;
 }

@@ -10,7 +10,7 @@ import { Metrics } from '../../src/metrics/index.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
-import { AUTH, shipBody, testEnv } from './harness.js';
+import { AUTH, shipBody, startHarness, testEnv } from './harness.js';
 
 /** BullMQ queues print connection errors to stderr unless someone listens; here they are expected. */
 function expectConnectionErrors(service: Fulfillment): void {
@@ -164,6 +164,49 @@ describe('with Redis going away and coming back', () => {
       await service.close();
       redis.disconnect();
       await proxy.stop();
+    }
+  });
+});
+
+describe('warnings in /readyz details', () => {
+  it('names a token that would travel over plain http to another host, and stays ready', async () => {
+    const h = await startHarness('api-health-warn', {
+      VVTOOL_BASE_URL: 'http://api.vv-tool.invalid',
+      DAMAIJIA_BASE_URL: 'https://damaijia.invalid',
+    });
+    try {
+      // The harness's connection may still be coming up: the answer we read is the ready one.
+      const ready = await until('ready', async () => {
+        const answer = await h.inject({ url: '/readyz' });
+        return answer.statusCode === 200 ? answer : undefined;
+      });
+      expect([ready.statusCode, ready.json()]).toEqual([
+        200,
+        {
+          status: 'ready',
+          redis: 'ok',
+          warnings: [
+            'VVTOOL_BASE_URL is plain http:// to api.vv-tool.invalid: the tokens of vvtool account(s) vv1 ' +
+              'cross the network unencrypted; use https:// where the upstream serves it',
+          ],
+        },
+      ]);
+      expect(h.leakedSecrets()).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('has none for https or loopback upstreams', async () => {
+    const h = await startHarness('api-health-nowarn', { DAMAIJIA_BASE_URL: 'https://damaijia.invalid' });
+    try {
+      const ready = await until('ready', async () => {
+        const answer = await h.inject({ url: '/readyz' });
+        return answer.statusCode === 200 ? answer : undefined;
+      });
+      expect(ready.json()).toEqual({ status: 'ready', redis: 'ok' });
+    } finally {
+      await h.close();
     }
   });
 });

@@ -39,6 +39,24 @@ const vvtool: JobData<'vvtool.send'>[] = [
     sub_tid: '30,4,100000000000000000001,007,7',
     is_split: 1,
   },
+  {
+    account: 'shop-c',
+    tid: '00123',
+    shop_id: 's',
+    out_sid: 'AB-12345',
+    company_code: 'POST',
+    sub_tid: '5,005,0,00',
+    is_split: 1,
+  },
+  {
+    account: 'shop-c',
+    tid: '0',
+    shop_id: 's',
+    out_sid: 'AB-12345',
+    company_code: 'POST',
+    sub_tid: '5,6',
+    is_split: 0,
+  },
 ];
 const damaijia: JobData<'damaijia.delivery'>[] = [
   { account: 'dmj-1', seller_nick: 'n', order_no: 'SO-1', wp_code: 'ZTO', waybill_no: 'ZT123456789' },

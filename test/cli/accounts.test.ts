@@ -22,10 +22,10 @@ describe('fulfill accounts', () => {
     const human = await cli(['accounts', 'list'], env);
     expect(human.code).toBe(0);
     expect(human.stdout.split('\n')).toEqual([
-      'ID   PROVIDER  RATE/S  STATE   CODE  SINCE  REASON',
-      'vv1  vvtool         5  active  -     -      -',
-      'dm1  damaijia      10  active  -     -      -',
-      'vv2  vvtool        10  active  -     -      -',
+      'ID   PROVIDER  RATE/S  STATE   BACKLOG  CODE  SINCE  REASON',
+      'vv1  vvtool         5  active        0  -     -      -',
+      'dm1  damaijia      10  active        0  -     -      -',
+      'vv2  vvtool        10  active        0  -     -      -',
       '',
     ]);
     const json = await cli(['accounts', 'list', '--json'], env);
@@ -48,7 +48,7 @@ describe('fulfill accounts', () => {
     });
     expect(Number.isNaN(Date.parse(vv2!.since!))).toBe(false);
     expect((await cli(['accounts', 'list'], env)).stdout).toMatch(
-      /^vv2\s+vvtool\s+10\s+held\s+401\s+\S+Z\s+token rejected; fix/m,
+      /^vv2\s+vvtool\s+10\s+held\s+0\s+401\s+\S+Z\s+token rejected; fix/m,
     );
 
     const resumed = await cli(['accounts', 'resume', 'vv2', '--json'], env);
@@ -65,6 +65,38 @@ describe('fulfill accounts', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('error: no account "ghost" is configured\n');
     expect((await cli(['accounts', 'resume'], env)).code).toBe(2);
+  });
+});
+
+describe('fulfill accounts hold', () => {
+  it('holds an account by hand with its reason, once; resume ends it', async () => {
+    const held = await cli(['accounts', 'hold', 'vv1', '--reason', 'waybills being re-printed'], env);
+    expect([held.code, held.stdout]).toEqual([
+      0,
+      'account vv1 is held; its jobs wait until "fulfill accounts resume vv1"\n',
+    ]);
+    const view = (await service.listAccounts()).find((a) => a.id === 'vv1');
+    expect(view).toMatchObject({ state: 'held', reason: 'waybills being re-printed', code: null });
+
+    const again = await cli(['accounts', 'hold', 'vv1', '--reason', 'another reason', '--json'], env);
+    expect([again.code, again.json()]).toEqual([0, { id: 'vv1', state: 'held', changed: false }]);
+    expect((await service.listAccounts()).find((a) => a.id === 'vv1')).toEqual(view);
+
+    expect((await cli(['accounts', 'resume', 'vv1'], env)).code).toBe(0);
+    expect((await service.listAccounts()).find((a) => a.id === 'vv1')?.state).toBe('active');
+  });
+
+  it('refuses a bad reason by name, an unknown account, and a missing --reason', async () => {
+    const blank = await cli(['accounts', 'hold', 'vv1', '--reason', ' '], env);
+    expect([blank.code, blank.stderr]).toEqual([1, 'error: refused: 1 problem\nreason: must not be blank\n']);
+    const long = await cli(['accounts', 'hold', 'vv1', '--reason', 'x'.repeat(257)], env);
+    expect(long.stderr).toMatch(/^reason: must be a string of 1-256 characters .*; got 257 characters$/m);
+    expect((await service.listAccounts()).find((a) => a.id === 'vv1')?.state).toBe('active');
+    const ghost = await cli(['accounts', 'hold', 'ghost', '--reason', 'why'], env);
+    expect([ghost.code, ghost.stderr]).toEqual([1, 'error: no account "ghost" is configured\n']);
+    const missing = await cli(['accounts', 'hold', 'vv1'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^fulfill: --reason is required/);
   });
 });
 

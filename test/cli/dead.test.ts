@@ -175,4 +175,27 @@ describe('fulfill dead', () => {
     expect(again.json()).toEqual({ id: third, state: 'waiting', duplicate: false });
     expect((await cli(['dead', 'list'], env)).stdout).toBe('no dead jobs\n');
   });
+
+  it('refuses to purge or redrive a dead job whose job is still in its queue, changing nothing', async () => {
+    const { id } = await service.producer.ship(vvShip('703', 'YT7000004'));
+    const job = await service.queues.ship.getJob(id);
+    await service.deadLetters.bury(job!, 'ship', {
+      reason: 'refused',
+      code: 100,
+      message: 'upstream said 100',
+      attemptsMade: 1,
+      failedAt: FAILED_AT,
+    });
+    const purge = await cli(['dead', 'purge', id, '--json'], env);
+    expect(purge.code).toBe(1);
+    expect(purge.json()).toEqual({ purged: [], missing: [], refused: [id] });
+    expect(purge.stderr).toMatch(/not purged: its job is still in its queue/);
+    const redrive = await cli(['dead', 'redrive', id, '--patch', 'out_sid=YT7000005'], env);
+    expect(redrive.code).toBe(1);
+    expect(redrive.stderr).toMatch(/still in its queue/);
+    expect(await service.deadLetters.get(id)).not.toBeNull();
+    expect((await service.queues.ship.getJob(id))?.data.out_sid).toBe('YT7000004');
+    await job!.remove();
+    expect((await cli(['dead', 'purge', id], env)).code).toBe(0);
+  });
 });

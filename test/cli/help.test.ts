@@ -11,6 +11,7 @@ const COMMANDS = [
   'ledger summary',
   'ledger export',
   'accounts list',
+  'accounts hold',
   'accounts resume',
 ];
 

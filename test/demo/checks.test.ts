@@ -155,7 +155,7 @@ describe('demo invariants', () => {
     const { run, calls, ledger } = goodRun();
     const lost = { ...ledger, groups: ledger.groups.map((g) => ({ ...g, unknown: 0 })) };
     expect(failing({ ...run, figures: accountFigures(ACCOUNTS, calls, lost) })).toEqual([
-      'every unanswered call is in the ledger as unknown',
+      'every call without a readable charge is in the ledger as unknown',
     ]);
   });
 

@@ -5,7 +5,7 @@ import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log.js';
 import type { WorkQueueName } from '../../src/queues/keys.js';
 import { Fulfillment } from '../../src/queues/service.js';
-import { createQueueWorker } from '../../src/queues/worker.js';
+import { createQueueWorker, type WorkerOptions } from '../../src/queues/worker.js';
 import { type Sandbox, type SandboxControl, startSandbox } from '../../src/sandbox/index.js';
 import { createUpstreams } from '../../src/upstreams/index.js';
 import type { Child } from './processes.js';
@@ -31,7 +31,7 @@ export interface TestPipeline {
   readonly accounts: readonly TestAccount[];
   /** The environment a worker process needs to join this pipeline. */
   readonly env: Record<string, string>;
-  startWorkers(queues?: readonly WorkQueueName[]): Worker[];
+  startWorkers(queues?: readonly WorkQueueName[], processorDeps?: WorkerOptions['processorDeps']): Worker[];
   close(): Promise<void>;
 }
 
@@ -90,6 +90,10 @@ export async function startTestPipeline(
     LOG_LEVEL: 'silent',
     ...extraEnv,
   };
+  // The lock must outlast a call with room (config refuses less): follow a longer timeout if given.
+  if (extraEnv['LOCK_DURATION_MS'] === undefined) {
+    env['LOCK_DURATION_MS'] = String(Math.max(2_000, Number(env['UPSTREAM_TIMEOUT_MS']) + 1_000));
+  }
   const config = loadConfig(env, { accounts: true });
   const service = new Fulfillment(config, base.redis);
   const upstreams = createUpstreams({ ...config, timeoutMs: config.upstreamTimeoutMs });
@@ -105,11 +109,11 @@ export async function startTestPipeline(
     service,
     accounts,
     env,
-    startWorkers(queues = ['ship', 'sync']) {
+    startWorkers(queues = ['ship', 'sync'], processorDeps = undefined) {
       const connection = new Redis(base.url, { maxRetriesPerRequest: null });
       connections.push(connection);
       const started = queues.map((queue) =>
-        createQueueWorker(service, queue, { connection, upstreams, log }),
+        createQueueWorker(service, queue, { connection, upstreams, log, processorDeps }),
       );
       workers.push(...started);
       return started;

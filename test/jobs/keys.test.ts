@@ -1,9 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ACCOUNT_ID_PATTERN } from '../../src/config/accounts.js';
 import {
+  accountLookup,
   escapeKeyPart,
   idempotencyKey,
   type JobData,
+  MAX_ACCOUNT_ID_LENGTH,
+  MAX_KEY_LENGTH,
   sortIds,
   unescapeKeyPart,
   validateJob,
@@ -34,11 +38,21 @@ describe('vvtool.send keys', () => {
     );
   });
 
-  it('gives the same key for the same sub-orders in any order, leading zeros included', () => {
+  it('gives the same key for the same sub-orders in any order, repeated or with leading zeros', () => {
     const a = ship({ sub_tid: '007,7,3,3', is_split: 1 }).id;
     const b = ship({ sub_tid: '3,7,3,007', is_split: 1 }).id;
-    expect(a).toBe(b);
-    expect(a).toContain('.3,3,007,7.');
+    const c = ship({ sub_tid: '3,7', is_split: 1 }).id;
+    expect(a).toBe(c);
+    expect(b).toBe(c);
+    expect(c).toContain('.3,7.');
+    // The payload keeps the ids as sent, for the upstream.
+    expect(ship({ sub_tid: '007,7,3,3', is_split: 1 }).data).toMatchObject({ sub_tid: '007,7,3,3' });
+  });
+
+  it('writes a trade id without leading zeros: "0123" and "123" are one trade', () => {
+    expect(ship({ tid: '0123' }).id).toBe(ship({ tid: '123' }).id);
+    expect(ship({ tid: '000' }).id).toBe(ship({ tid: 0 }).id);
+    expect(ship({ tid: '0123' }).id).toBe('vvtool.vv_main.123.all.YT7512345678');
   });
 
   it('tells a split shipment from the whole trade, and one waybill from another', () => {
@@ -112,5 +126,133 @@ describe('idempotencyKey', () => {
     const data = Object.create({ sub_tid: '1,2' }) as JobData<'vvtool.send'>;
     Object.assign(data, { account: 'a', tid: '1', shop_id: 's', out_sid: 'YT123456', company_code: 'YT' });
     expect(idempotencyKey('vvtool.send', data)).toBe('vvtool.a.1.all.YT123456');
+  });
+});
+
+/** A digit string naming `value`, with `zeros` leading zeros (at most 20 digits in all). */
+const padded = (value: bigint, zeros: number) => `${'0'.repeat(zeros)}${value}`.slice(-20);
+
+/** One vv-tool shipment: trade, sub-orders (none: the whole trade), waybill. */
+const shipment = fc.record({
+  tid: fc.bigInt({ min: 0n, max: 10n ** 18n }),
+  subs: fc.uniqueArray(fc.bigInt({ min: 0n, max: 10n ** 18n }), { maxLength: 6 }),
+  waybill: fc.stringMatching(/^[A-Za-z0-9-]{6,40}$/),
+});
+type Shipment = { tid: bigint; subs: readonly bigint[]; waybill: string };
+
+/** The shipment's key, from its fields written plainly. */
+const plainKey = (s: Shipment) => keyOf(String(s.tid), s.subs.map(String), s.waybill);
+
+const keyOf = (tid: string | number, subs: readonly string[], waybill: string) => {
+  const split = subs.length > 0 ? { sub_tid: subs.join(','), is_split: 1 } : {};
+  return ship({ tid, out_sid: waybill, ...split }).id!;
+};
+
+/**
+ * The same shipment written another way: the trade id with leading zeros (or as a JSON number), the
+ * sub-order ids with leading zeros, some repeated, in any order.
+ */
+const rewritten = shipment.chain((s) =>
+  fc
+    .record({
+      tidZeros: fc.nat({ max: 3 }),
+      tidAsNumber: fc.boolean(),
+      subZeros: fc.array(fc.nat({ max: 3 }), { minLength: s.subs.length, maxLength: s.subs.length }),
+      repeats: fc.subarray([...s.subs]),
+    })
+    .chain((w) => {
+      const tid =
+        w.tidAsNumber && s.tid <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s.tid) : padded(s.tid, w.tidZeros);
+      const ids = [...s.subs.map((id, i) => padded(id, w.subZeros[i]!)), ...w.repeats.map(String)];
+      return fc
+        .shuffledSubarray(ids, { minLength: ids.length, maxLength: ids.length })
+        .map((order) => ({ s, tid, subs: order }));
+    }),
+);
+
+describe('normalised keys (properties)', () => {
+  it('the same shipment, however written, has one key', () => {
+    fc.assert(
+      fc.property(rewritten, ({ s, tid, subs }) => {
+        expect(keyOf(tid, subs, s.waybill)).toBe(plainKey(s));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('different trades, sub-order sets or waybills have different keys', () => {
+    const sameShipment = (a: Shipment, b: Shipment) =>
+      a.tid === b.tid && a.waybill === b.waybill && [...a.subs].sort().join() === [...b.subs].sort().join();
+    fc.assert(
+      fc.property(shipment, shipment, (a, b) => {
+        expect(plainKey(a) === plainKey(b)).toBe(sameShipment(a, b));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never contain ":", are never bare integers, and fit MAX_KEY_LENGTH', () => {
+    const order = fc.record({
+      order_no: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
+      waybill_no: fc.stringMatching(/^[A-Za-z0-9-]{6,40}$/),
+    });
+    fc.assert(
+      fc.property(rewritten, order, ({ s, tid, subs }, d) => {
+        const keys = [keyOf(tid, subs, s.waybill)];
+        const delivery = { account: 'dmj-1', seller_nick: 'n', wp_code: 'ZTO', ...d };
+        const result = validateJob('ship', delivery, accounts);
+        if (result.ok) keys.push(result.job.id!);
+        for (const key of keys) {
+          expect(key).not.toContain(':');
+          expect(key).not.toMatch(/^[0-9]+$/);
+          expect(key.length).toBeLessThanOrEqual(MAX_KEY_LENGTH);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('MAX_KEY_LENGTH', () => {
+  const longAccount = 'a'.repeat(MAX_ACCOUNT_ID_LENGTH);
+  const long = accountLookup([
+    { id: longAccount, provider: 'damaijia' },
+    { id: `v${longAccount.slice(1)}`, provider: 'vvtool' },
+  ]);
+
+  it('matches the account rule', () => {
+    expect(ACCOUNT_ID_PATTERN.test(longAccount)).toBe(true);
+    expect(ACCOUNT_ID_PATTERN.test(`${longAccount}a`)).toBe(false);
+  });
+
+  it('is the length of the longest damaijia key, and longer than any vv-tool key', () => {
+    const dm = validateJob(
+      'ship',
+      {
+        account: longAccount,
+        seller_nick: 'n',
+        order_no: '😀'.repeat(256),
+        wp_code: 'ZTO',
+        waybill_no: 'W'.repeat(40),
+      },
+      long,
+    );
+    const subs = Array.from({ length: 100 }, (_, i) => `${10n ** 19n + BigInt(i)}`).join(',');
+    const vv = validateJob(
+      'ship',
+      {
+        account: `v${longAccount.slice(1)}`,
+        tid: '9'.repeat(20),
+        shop_id: 's',
+        out_sid: 'Y'.repeat(40),
+        company_code: 'YTO',
+        sub_tid: subs,
+        is_split: 1,
+      },
+      long,
+    );
+    if (!dm.ok || !vv.ok) throw new Error(JSON.stringify([dm, vv]));
+    expect(dm.job.id!.length).toBe(MAX_KEY_LENGTH);
+    expect(vv.job.id!.length).toBeLessThan(MAX_KEY_LENGTH);
   });
 });

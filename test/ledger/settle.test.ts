@@ -99,13 +99,13 @@ describe('settle', () => {
     const key = (ctx: typeof charged) => `${t.prefix}:also:${ctx.jobId}`;
     await ledger.markInflight(charged, AT);
     const entry = await ledger.settle(charged, { amount: 1 }, AT, {
-      key: key(charged),
-      value: 'done-1',
-      ttlMs: 60_000,
+      alsoSet: { keys: [key(charged)], value: 'done-1', ttlMs: 60_000 },
     });
     expect(entry).toMatchObject({ amount: 1, status: 'charged' });
     expect(
-      await ledger.settle(free, { amount: 0 }, AT, { key: key(free), value: 'done-0', ttlMs: 5_000 }),
+      await ledger.settle(free, { amount: 0 }, AT, {
+        alsoSet: { keys: [key(free)], value: 'done-0', ttlMs: 5_000 },
+      }),
     ).toBeNull();
     expect(await t.redis.get(key(charged))).toBe('done-1');
     expect(await t.redis.get(key(free))).toBe('done-0');
@@ -117,7 +117,7 @@ describe('settle', () => {
     // A bad time to live is refused before anything is written.
     const late = vvCall();
     await expect(
-      ledger.settle(late, { amount: 1 }, AT, { key: key(late), value: 'x', ttlMs: 0 }),
+      ledger.settle(late, { amount: 1 }, AT, { alsoSet: { keys: [key(late)], value: 'x', ttlMs: 0 } }),
     ).rejects.toThrow(/ttlMs/);
     expect(await t.redis.exists(key(late))).toBe(0);
     expect((await ledger.entries({})).items.map((item) => item.jobId)).toEqual([charged.jobId]);

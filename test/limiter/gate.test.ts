@@ -33,13 +33,16 @@ async function gate(
 ): Promise<Reply> {
   const reply = (await t.redis.eval(
     GATE_SCRIPT,
-    7,
+    10,
     limiterKeys.account(t.prefix, account),
     limiterKeys.tickets(t.prefix, account),
     limiterKeys.parked(t.prefix, account),
     `${t.prefix}:marker:${job}`,
     `${t.prefix}:ship:${job}`,
     marks(account),
+    `${t.prefix}:marker:${job}`,
+    `${t.prefix}:call:${job}`,
+    `${t.prefix}:ship:${job}:lock`,
     limiterKeys.log(t.prefix, account),
     job,
     RATE,
@@ -50,6 +53,9 @@ async function gate(
     options.mark ? job : '',
     options.mark ?? '',
     options.release ?? '',
+    '',
+    '',
+    0,
   )) as [string, number | string, number | string];
   return { kind: reply[0], slot: Number(reply[1]), now: Number(reply[2]), raw: String(reply[1]) };
 }
@@ -154,10 +160,12 @@ describe('gate', () => {
     const before = await t.redis.lrange(log, 0, -1);
     const turn = await t.redis.hget(account, 'turn');
     const parked = limiterKeys.parked(t.prefix, 'resume');
-    expect(await t.redis.eval(RESUME_SCRIPT, 2, account, parked)).toBeNull();
+    expect(await t.redis.eval(RESUME_SCRIPT, 3, account, parked, `${t.prefix}:outbox`, 0, '{}')).toBeNull();
     await t.redis.hset(account, 'held', '1', 'reason', 'r');
     expect((await gate('resume', 'q-held')).kind).toBe('held');
-    expect(await t.redis.eval(RESUME_SCRIPT, 2, account, parked)).toEqual(['ship/q-held']);
+    expect(await t.redis.eval(RESUME_SCRIPT, 3, account, parked, `${t.prefix}:outbox`, 0, '{}')).toEqual([
+      'ship/q-held',
+    ]);
     expect(await t.redis.lrange(log, 0, -1)).toEqual(before);
     expect(await t.redis.hget(account, 'turn')).toBe(turn);
     expect(await t.redis.hexists(account, 'held')).toBe(0);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +106,30 @@ describe('services from the build, with plain node', () => {
       expect.arrayContaining(['started', 'shutting down']),
     );
     expect(child.stderr()).toBe('');
+    noSecrets(child);
+  });
+
+  it('worker ship: serves /metrics on METRICS_PORT with the package version in build_info', async () => {
+    const prefix = `${t.prefix}-metrics`;
+    const child = start('workers/ship.js', serviceEnv(prefix, { METRICS_PORT: '0' }));
+    try {
+      const listening = await until(
+        'the metrics server to listen',
+        () => logLines(child).find((line) => line.msg === 'metrics listening'),
+        { timeoutMs: 30_000 },
+      );
+      const address = String(listening.address).replace('0.0.0.0', '127.0.0.1');
+      const text = await (await fetch(`${address}/metrics`)).text();
+      const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+      // Found from dist/src/metrics/, two levels deeper than under tsx.
+      expect(text).toContain(
+        `fulfillment_build_info{version="${version}",node="${process.versions.node}"} 1`,
+      );
+      expect((await fetch(`${address}/healthz`)).status).toBe(200);
+      expect(await child.stop('SIGTERM')).toBe(0);
+    } finally {
+      await deleteByPrefix(t.redis, prefix);
+    }
     noSecrets(child);
   });
 

@@ -4,7 +4,8 @@ import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ENV_NAMES, loadConfig } from '../../src/config/index.js';
+import { ENV_NAMES, loadConfig, parseAccounts } from '../../src/config/index.js';
+import { healthcheckArgv } from './dockerfile.js';
 
 // No Docker engine here: the compose file, the Dockerfile and the build config are checked as data,
 // against the config module (env names and values) and the build's output layout.
@@ -23,12 +24,15 @@ interface Service {
   ports?: unknown[];
   container_name?: string;
   healthcheck?: Healthcheck;
-  depends_on?: Record<string, { condition?: string }>;
+  depends_on?: Record<string, { condition?: string; required?: boolean }> | string[];
+  profiles?: string[];
+  expose?: string[];
   volumes?: string[];
   secrets?: { source: string; target: string }[];
   stop_grace_period?: string;
 }
 interface Compose {
+  name?: string;
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
   secrets?: Record<string, { file?: string }>;
@@ -41,6 +45,28 @@ const APP_SERVICES = ['api', 'worker-ship', 'worker-sync', 'sandbox'] as const;
 const WORKERS = ['worker-ship', 'worker-sync'] as const;
 /** Variables read by the sandbox process or by Node itself rather than by the config module. */
 const OTHER_NAMES = ['SANDBOX_PORT', 'SANDBOX_HOST', 'NODE_ENV'];
+/** Variables Compose itself takes from the operator's shell for what is not a product setting. */
+const COMPOSE_ONLY = {
+  NODE_ENV: 'production unless the sandbox trial says otherwise',
+  REDIS_MAXMEMORY: "Redis's maxmemory",
+  POSTGRES_PASSWORD: "the database's password",
+  FULFILLMENT_ACCOUNTS_SECRET: 'which file the accounts secret is (the sandbox trial: its sample accounts)',
+} as const;
+const SANDBOX_ENV_FILE = 'deploy/sandbox/sandbox.env';
+
+/** depends_on in its long form (the short list form is a list of service names). */
+const dependsOn = (s: Service): Record<string, { condition?: string; required?: boolean }> =>
+  Array.isArray(s.depends_on)
+    ? Object.fromEntries(s.depends_on.map((name) => [name, {}]))
+    : (s.depends_on ?? {});
+/** `KEY=value` lines of an env file, comments and blank lines skipped. */
+const envFile = (path: string): Record<string, string> =>
+  Object.fromEntries(
+    read(path)
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
 
 const service = (name: string): Service => {
   const found = services[name];
@@ -83,14 +109,21 @@ const WORKER_ENTRIES = readdirSync(join(ROOT, 'workers'))
   .map((name) => `workers/${name}`);
 
 describe('docker-compose.yml', () => {
-  it('has Redis, the API, ship and sync workers, and the sandbox', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'redis', 'sandbox', 'worker-ship', 'worker-sync']);
+  it('runs Redis, PostgreSQL, the API and the workers by default; the sandbox and monitoring under profiles', () => {
+    const byProfile = (profile: string | undefined) =>
+      Object.entries(services)
+        .filter(([, s]) => (profile === undefined ? s.profiles === undefined : s.profiles?.includes(profile)))
+        .map(([name]) => name)
+        .sort();
+    expect(byProfile(undefined)).toEqual(['api', 'postgres', 'redis', 'worker-ship', 'worker-sync']);
+    expect(byProfile('sandbox')).toEqual(['sandbox']);
+    expect(byProfile('monitoring')).toEqual(['grafana', 'prometheus']);
   });
 
   it('uses only environment names the product reads', () => {
     const allowed = new Set<string>([...ENV_NAMES, ...OTHER_NAMES]);
-    for (const [name, s] of Object.entries(services)) {
-      for (const key of Object.keys(s.environment ?? {})) {
+    for (const name of APP_SERVICES) {
+      for (const key of Object.keys(service(name).environment ?? {})) {
         expect(allowed.has(key), `${name}: ${key} is not in ENV_NAMES`).toBe(true);
       }
     }
@@ -102,19 +135,80 @@ describe('docker-compose.yml', () => {
         }
       }
     }
+    const known = [...ENV_NAMES, ...Object.keys(COMPOSE_ONLY)];
     const interpolated = [...read('docker-compose.yml').matchAll(INTERPOLATION)].map((m) => m[1]);
-    for (const name of interpolated) expect(ENV_NAMES as readonly string[]).toContain(name);
+    for (const name of interpolated) expect(known).toContain(name);
   });
 
-  it('makes API_KEYS, ADMIN_USER and ADMIN_PASSWORD mandatory with a message', () => {
-    const env = service('api').environment ?? {};
-    for (const name of ['API_KEYS', 'ADMIN_USER', 'ADMIN_PASSWORD']) {
-      expect(String(env[name])).toMatch(new RegExp(`^\\$\\{${name}:\\?.{10,}\\}$`));
-      expect(() => interpolate(String(env[name]), {})).toThrow(/is required/);
+  it('makes the upstreams, the keys and the passwords mandatory with a message, with no default', () => {
+    const required: Record<string, string[]> = {
+      api: ['VVTOOL_BASE_URL', 'DAMAIJIA_BASE_URL', 'API_KEYS', 'ADMIN_USER', 'ADMIN_PASSWORD'],
+      'worker-ship': ['VVTOOL_BASE_URL', 'DAMAIJIA_BASE_URL'],
+      'worker-sync': ['VVTOOL_BASE_URL', 'DAMAIJIA_BASE_URL'],
+      postgres: ['POSTGRES_PASSWORD'],
+    };
+    for (const [name, keys] of Object.entries(required)) {
+      const env = service(name).environment ?? {};
+      for (const key of keys) {
+        expect(String(env[key]), `${name}: ${key}`).toMatch(new RegExp(`^\\$\\{${key}:\\?.{10,}\\}$`));
+        expect(() => interpolate(String(env[key]), {})).toThrow(/is required/);
+      }
+    }
+    // Nothing in the default profile names the sandbox as an upstream.
+    for (const name of ['api', ...WORKERS]) {
+      expect(JSON.stringify(service(name).environment)).not.toMatch(/sandbox:3100/);
     }
   });
 
-  it('wires every service process to redis and the sandbox, and its settings load', () => {
+  it('never hands the sandbox the real accounts file: it has sample tokens of its own', () => {
+    const sandbox = service('sandbox');
+    expect(sandbox.secrets?.map((secret) => secret.source)).toEqual(['sandbox-accounts']);
+    expect(sandbox.environment?.FULFILLMENT_ACCOUNTS_FILE).toBe(
+      `/run/secrets/${sandbox.secrets?.[0]?.target}`,
+    );
+    // Its file is a fixed one in the repository, not one the operator's shell can point elsewhere.
+    const file = compose.secrets?.['sandbox-accounts']?.file ?? '';
+    expect(file).toBe('./deploy/sandbox/accounts.json');
+    const samples = parseAccounts(read(file), 'sandbox-accounts');
+    expect(samples.length).toBeGreaterThanOrEqual(2);
+    for (const account of samples) expect(account.token.reveal()).toMatch(/^sandbox-sample-.*-not-real$/);
+    // The real accounts secret defaults to the operator's file, never the samples.
+    expect(interpolate(compose.secrets?.['fulfillment-accounts']?.file ?? '', {})).toBe(
+      './secrets/accounts.json',
+    );
+    // A test double never runs as production.
+    expect(sandbox.environment?.NODE_ENV).toBe('development');
+  });
+
+  it('runs the sandbox trial apart: its own project, prefix, sample accounts and upstream', () => {
+    const trial = envFile(SANDBOX_ENV_FILE);
+    expect(trial.COMPOSE_PROFILES).toBe('sandbox');
+    expect(trial.COMPOSE_PROJECT_NAME).not.toBe(compose.name);
+    expect(trial.FULFILLMENT_PREFIX).not.toBe('fulfillment');
+    expect(trial.FULFILLMENT_ACCOUNTS_SECRET).toBe(compose.secrets?.['sandbox-accounts']?.file);
+    expect(trial.NODE_ENV).not.toBe('production');
+    for (const name of ['api', ...WORKERS]) {
+      const env = Object.fromEntries(
+        Object.entries(service(name).environment ?? {}).map(([key, value]) => [
+          key,
+          interpolate(String(value), trial),
+        ]),
+      );
+      expect(env.VVTOOL_BASE_URL).toBe('http://sandbox:3100');
+      expect(env.DAMAIJIA_BASE_URL).toBe('http://sandbox:3100');
+      const config = loadConfig(
+        { ...env, FULFILLMENT_ACCOUNTS_FILE: join(ROOT, trial.FULFILLMENT_ACCOUNTS_SECRET!) },
+        { accounts: true, apiKeys: name === 'api' },
+      );
+      expect(config.accounts.map((account) => account.id).sort()).toEqual(['sample-dm', 'sample-vv']);
+      expect(config.prefix).toBe(trial.FULFILLMENT_PREFIX);
+    }
+    // Workers wait for the sandbox when it runs, and do not need it when it does not.
+    for (const name of WORKERS)
+      expect(dependsOn(service(name)).sandbox).toEqual({ condition: 'service_healthy', required: false });
+  });
+
+  it('wires every service process to redis and the upstreams the shell names, and its settings load', () => {
     const dir = mkdtempSync(join(tmpdir(), 'compose-env-'));
     try {
       const accountsFile = join(dir, 'accounts.json');
@@ -122,15 +216,22 @@ describe('docker-compose.yml', () => {
         accountsFile,
         JSON.stringify([{ id: 'vv1', provider: 'vvtool', token: 'tok-0123456789' }]),
       );
-      const shell = { API_KEYS: 'k'.repeat(24), ADMIN_USER: 'ops', ADMIN_PASSWORD: 'p'.repeat(20) };
+      const shell = {
+        API_KEYS: 'k'.repeat(24),
+        ADMIN_USER: 'ops',
+        ADMIN_PASSWORD: 'p'.repeat(20),
+        VVTOOL_BASE_URL: 'https://api.vv-tool.example',
+        DAMAIJIA_BASE_URL: 'https://damaijia.example',
+      };
       for (const name of ['api', ...WORKERS]) {
         const s = service(name);
         const env = Object.fromEntries(
           Object.entries(s.environment ?? {}).map(([key, value]) => [key, interpolate(String(value), shell)]),
         );
         expect(env.REDIS_URL).toBe('redis://redis:6379');
-        expect(env.VVTOOL_BASE_URL).toBe('http://sandbox:3100');
-        expect(env.DAMAIJIA_BASE_URL).toBe('http://sandbox:3100');
+        expect(env.VVTOOL_BASE_URL).toBe(shell.VVTOOL_BASE_URL);
+        expect(env.DAMAIJIA_BASE_URL).toBe(shell.DAMAIJIA_BASE_URL);
+        expect(env.NODE_ENV).toBe('production');
         // Accounts come from the mounted secret file, at the path the secret is mounted on.
         const target = s.secrets?.find((secret) => secret.source === 'fulfillment-accounts')?.target;
         expect(env.FULFILLMENT_ACCOUNTS_FILE).toBe(`/run/secrets/${target}`);
@@ -139,27 +240,27 @@ describe('docker-compose.yml', () => {
           { accounts: true, apiKeys: name === 'api' },
         );
         expect(config.redisUrl).toBe('redis://redis:6379');
+        expect(config.vvtoolBaseUrl).toBe(shell.VVTOOL_BASE_URL);
         // Docker's stop timeout must leave the process its whole grace period.
         expect(seconds(s.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(config.shutdownGraceMs);
       }
       expect(compose.secrets?.['fulfillment-accounts']?.file).toBeTruthy();
-      const sandbox = service('sandbox');
-      expect(sandbox.environment?.SANDBOX_PORT).toBe('3100');
-      expect(sandbox.environment?.FULFILLMENT_ACCOUNTS_FILE).toBe(
-        `/run/secrets/${sandbox.secrets?.[0]?.target}`,
-      );
+      expect(service('sandbox').environment?.SANDBOX_PORT).toBe('3100');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('runs Redis 7 with AOF every second and noeviction, on a volume, with a ping healthcheck', () => {
+  it('runs Redis 7 with AOF every second, a maxmemory with noeviction, on a volume, with a ping healthcheck', () => {
     const redis = service('redis');
     expect(redis.image).toMatch(/^redis:7(\.|$|-)/);
-    const command = commandOf(redis).join(' ');
+    const command = interpolate(commandOf(redis).join(' '), {});
     expect(command).toMatch(/--appendonly yes\b/);
     expect(command).toMatch(/--appendfsync everysec\b/);
     expect(command).toMatch(/--maxmemory-policy noeviction\b/);
+    // A limit Redis enforces by refusing writes, rather than the kernel's OOM killer.
+    expect(command).toMatch(/--maxmemory \d+(gb|mb)\b/);
+    expect(interpolate(commandOf(redis).join(' '), { REDIS_MAXMEMORY: '4gb' })).toMatch(/--maxmemory 4gb\b/);
     const volume = redis.volumes?.find((v) => v.endsWith(':/data'));
     expect(volume).toBeDefined();
     expect(Object.keys(compose.volumes ?? {})).toContain(volume?.split(':')[0]);
@@ -173,13 +274,60 @@ describe('docker-compose.yml', () => {
     expect(healthText(service('sandbox'))).toMatch(/fetch\('http:\/\/127\.0\.0\.1:3100\/_sandbox\/report'\)/);
   });
 
+  it('runs PostgreSQL on a volume with a pg_isready healthcheck', () => {
+    const postgres = service('postgres');
+    expect(postgres.image).toMatch(/^postgres:\d+/);
+    const volume = postgres.volumes?.find((v) => v.endsWith(':/var/lib/postgresql/data'));
+    expect(Object.keys(compose.volumes ?? {})).toContain(volume?.split(':')[0]);
+    expect(healthText(postgres)).toMatch(/pg_isready/);
+  });
+
+  it('runs Prometheus and Grafana provisioned from deploy/, on loopback host ports only', () => {
+    const prometheus = service('prometheus');
+    const mount = prometheus.volumes?.find((v) => v.startsWith('./deploy/prometheus:'));
+    expect(mount).toBe('./deploy/prometheus:/etc/prometheus:ro');
+    expect(commandOf(prometheus)).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    read('deploy/prometheus/prometheus.yml');
+    const grafana = service('grafana');
+    expect(grafana.volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/grafana/provisioning:/etc/grafana/provisioning:ro',
+        './deploy/grafana/dashboards:/etc/grafana/dashboards:ro',
+      ]),
+    );
+    const provider = parse(read('deploy/grafana/provisioning/dashboards/fulfillment.yml')) as {
+      providers: { options: { path: string } }[];
+    };
+    expect(provider.providers[0]?.options.path).toBe('/etc/grafana/dashboards');
+    const datasource = parse(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: { url: string }[];
+    };
+    expect(datasource.datasources[0]?.url).toBe('http://prometheus:9090');
+    for (const name of ['prometheus', 'grafana']) {
+      for (const port of service(name).ports ?? []) expect(String(port), name).toMatch(/^127\.0\.0\.1:/);
+    }
+  });
+
+  it("exposes each worker's METRICS_PORT where the scrape config looks for it", () => {
+    const scrape = parse(read('deploy/prometheus/prometheus.yml')) as {
+      scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }[];
+    };
+    const workers = scrape.scrape_configs.find((job) => job.job_name === 'fulfillment-workers');
+    for (const name of WORKERS) {
+      const port = String(service(name).environment?.METRICS_PORT);
+      expect(workers?.dns_sd_configs[0]?.names).toContain(name);
+      expect(String(workers?.dns_sd_configs[0]?.port)).toBe(port);
+      expect(service(name).expose).toContain(port);
+    }
+  });
+
   it('starts services after what they depend on is healthy', () => {
     for (const name of ['api', ...WORKERS]) {
-      expect(service(name).depends_on?.redis?.condition, name).toBe('service_healthy');
+      expect(dependsOn(service(name)).redis?.condition, name).toBe('service_healthy');
+      expect(dependsOn(service(name)).postgres?.condition, name).toBe('service_healthy');
     }
-    for (const name of WORKERS) expect(service(name).depends_on?.sandbox?.condition).toBe('service_healthy');
     for (const [name, s] of Object.entries(services)) {
-      for (const [target, { condition }] of Object.entries(s.depends_on ?? {})) {
+      for (const [target, { condition }] of Object.entries(dependsOn(s))) {
         if (condition === 'service_healthy') {
           expect(service(target).healthcheck, `${name} waits on ${target}`).toBeDefined();
         }
@@ -225,7 +373,9 @@ describe('tsconfig.build.json and the prod scripts', () => {
 
   it('has a build script and a node script from dist/ for each tsx one', () => {
     const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(scripts.build).toMatch(/^tsc -p tsconfig\.build\.json$/);
+    // tsc, then the Lua scripts it does not emit, copied beside the compiled modules.
+    expect(scripts.build).toBe('node scripts/build.mjs');
+    expect(read('scripts/build.mjs')).toContain("'-p', 'tsconfig.build.json'");
     for (const name of ['start', 'api', 'worker:ship', 'worker:sync', 'sandbox']) {
       const source = /^tsx (workers\/\S+\.ts)$/.exec(scripts[name] ?? '')?.[1];
       expect(source, `${name}: ${scripts[name]}`).toBeDefined();
@@ -235,7 +385,9 @@ describe('tsconfig.build.json and the prod scripts', () => {
 });
 
 describe('Dockerfile', () => {
+  // Continuation lines joined first: `HEALTHCHECK … \` + `CMD […]` is one instruction.
   const lines = read('Dockerfile')
+    .replace(/\\\n\s*/g, ' ')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
@@ -246,13 +398,26 @@ describe('Dockerfile', () => {
   }
   const runtime = stages.at(-1) ?? [];
 
-  it('builds in one stage and runs in a slim Node 20 stage', () => {
+  it('builds in one stage and runs in a slim stage, both on a current Node LTS (22 or 24)', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages[0]?.[0]).toMatch(/^FROM node:20\S* AS build$/i);
+    expect(stages[0]?.[0]).toMatch(/^FROM node:(22|24)\S* AS build$/i);
     expect(stages[0]).toContain('RUN npm ci --no-audit --no-fund');
     expect(stages[0]).toContain('RUN npm run build');
-    expect(runtime[0]).toMatch(/^FROM node:20-slim\b/i);
+    expect(runtime[0]).toMatch(/^FROM node:(22|24)-slim\b/i);
     expect(runtime).toContain('COPY --from=build /app/dist ./dist');
+    // The same code still runs on the Node 20 these tests run on.
+    const { engines } = JSON.parse(read('package.json')) as { engines: { node: string } };
+    expect(engines.node).toMatch(/^>=20\./);
+  });
+
+  it('has a HEALTHCHECK that probes /healthz of whichever process the container runs', () => {
+    const checks = runtime.filter((line) => /^HEALTHCHECK\s/.test(line));
+    expect(checks).toHaveLength(1);
+    const argv = healthcheckArgv(read('Dockerfile'));
+    expect(argv.slice(0, 2)).toEqual(['node', '-e']);
+    expect(argv[2]).toMatch(/process\.env\.PORT \|\| 3000/);
+    expect(argv[2]).toMatch(/process\.env\.METRICS_PORT \|\| 9464/);
+    expect(argv[2]).toContain('/healthz');
   });
 
   it('has production dependencies only, runs as node, and starts the API from dist without tsx', () => {
@@ -272,15 +437,20 @@ describe('Dockerfile', () => {
 
   it('keeps secrets, local state and build output out of the build context', () => {
     const ignored = read('.dockerignore').split('\n');
-    for (const entry of ['.git', 'node_modules', 'dist', '.env', 'secrets']) expect(ignored).toContain(entry);
+    for (const entry of ['.git', 'node_modules', 'dist', '.env', 'secrets', 'deploy', '*.env']) {
+      expect(ignored).toContain(entry);
+    }
   });
 });
 
 describe('docs/operations.md', () => {
-  it('names every compose service and the scaling command', () => {
+  it('names every compose service, the scaling, monitoring and sandbox trial commands', () => {
     const doc = read('docs/operations.md');
     for (const name of Object.keys(services)) expect(doc).toContain(name);
     expect(doc).toMatch(/docker compose up [^\n]*--scale worker-ship=\d/);
+    expect(doc).toMatch(/docker compose --profile monitoring up/);
+    expect(doc).toContain(`docker compose --env-file ${SANDBOX_ENV_FILE} up`);
+    for (const name of Object.keys(COMPOSE_ONLY)) expect(doc).toContain(name);
   });
 });
 

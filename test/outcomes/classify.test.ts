@@ -13,6 +13,7 @@ function reply(provider: Provider, fields: Partial<AnsweredReply>): AnsweredRepl
     code: 0,
     message: '',
     charge: 0,
+    chargeKnown: true,
     body: {},
     raw: '{}',
     durationMs: 1,

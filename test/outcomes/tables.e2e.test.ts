@@ -12,8 +12,8 @@ import { createUpstreams, type Operation, type Upstreams } from '../../src/upstr
 
 /**
  * Every row of both tables, end to end: client → real HTTP → the project sandbox on 127.0.0.1
- * answering the scripted code → classify. The expectations are written out here from DESIGN.md and
- * the seed documents, not read from the tables, and the sandbox keeps its own copy of the codes, so
+ * answering the scripted code → classify. The expectations are written out here from docs/design.md and
+ * docs/upstreams.md, not read from the tables, and the sandbox keeps its own copy of the codes, so
  * a wrong row cannot pass its own test.
  */
 interface Case {

@@ -10,7 +10,7 @@ let p: TestPipeline;
 const children: Child[] = [];
 
 beforeAll(async () => {
-  p = await startTestPipeline('crash', [vv], { UPSTREAM_TIMEOUT_MS: '10000' });
+  p = await startTestPipeline('crash', [vv], { UPSTREAM_TIMEOUT_MS: '3000', LOCK_DURATION_MS: '4000' });
 });
 afterAll(async () => {
   await Promise.all(children.map((child) => child.stop('SIGKILL')));

@@ -65,6 +65,11 @@ describe('idempotency at the door and at the upstream', () => {
   });
 
   it('refuses bad payloads naming every problem, writing nothing', async () => {
+    // The earlier tests' jobs finish first: a done marker appearing now would not be this test's.
+    await until('earlier jobs to finish', async () => {
+      const counts = await p.service.queues.ship.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+      return Object.values(counts).every((count) => count === 0);
+    });
     const before = await keysUnderPrefix();
     const bad = { account: vv.id, tid: 'abc', shop_id: '', out_sid: 'x', company_code: 'Y', is_split: 1 };
     const error = await p.service.producer.ship(bad).catch((err: unknown) => err);

@@ -19,6 +19,7 @@ beforeAll(async () => {
   p = await startTestPipeline('graceful', accounts, {
     SHUTDOWN_GRACE_MS: String(GRACE_MS),
     UPSTREAM_TIMEOUT_MS: String(LATENCY_MS * 3),
+    LOCK_DURATION_MS: String(LATENCY_MS * 3 + 2_000),
     WORKER_CONCURRENCY: '30',
     LOG_LEVEL: 'warn',
   });

@@ -113,7 +113,7 @@ describe('scripted answers', () => {
 
   it('refuses a bad script with SandboxInputError', () => {
     const bad: unknown[] = [
-      [{ fault: 'http500', when: 'after' }],
+      [{ fault: 'http429', when: 'after' }],
       [{ fault: 'meteor' }],
       [{ code: 1.5 }],
       [{ code: 0, charge: -1 }],
@@ -255,10 +255,18 @@ describe('random faults', () => {
     expect((await vvSend(sandbox.url, VV, ship('8200'))).body).toMatchObject({ code: 0 });
   });
 
-  it('applies after only to reset and stall', async () => {
-    sandbox.setFaults({ rate: 1, kinds: ['http500'], when: 'after' });
-    expect((await vvSend(sandbox.url, VV, ship('8300'))).status).toBe(500);
-    expect(sandbox.calls()[0]).toMatchObject({ processed: false, charged: 0 });
+  it('applies after to server errors too (processed, charged, then a 5xx), never to 429', async () => {
+    sandbox.setFaults({ rate: 1, kinds: ['http502'], when: 'after' });
+    expect((await vvSend(sandbox.url, VV, ship('8300'))).status).toBe(502);
+    expect(sandbox.calls()[0]).toMatchObject({
+      processed: true,
+      charged: 1,
+      httpStatus: 502,
+      fault: 'http502',
+    });
+    sandbox.setFaults({ rate: 1, kinds: ['http429'], when: 'after' });
+    expect((await vvSend(sandbox.url, VV, ship('8301'))).status).toBe(429);
+    expect(sandbox.calls()[1]).toMatchObject({ processed: false, charged: 0 });
   });
 
   it('lets a scripted answer win over a random fault', async () => {

@@ -69,21 +69,19 @@ describe('vv-tool answers', () => {
     expect(reply.durationMs).toBeGreaterThanOrEqual(0);
   });
 
-  it('counts only numeric withholding_money and charges 0 when the answer says nothing', async () => {
-    const mixed = await vvtool({
-      body: { code: 0, msg: 'ok', data: [{ withholding_money: '5' }, { withholding_money: 2 }, null, {}] },
-    });
-    expect(mixed.charge).toBe(2);
+  it('charges 0 when the answer says nothing', async () => {
     const none = await vvtool({ body: { code: 401, msg: '身份凭证无效' } });
-    expect(none).toMatchObject({ code: 401, message: '身份凭证无效', charge: 0 });
+    expect(none).toMatchObject({ code: 401, message: '身份凭证无效', charge: 0, chargeKnown: true });
+    const empty = await vvtool({ body: { code: 0, msg: 'ok', data: [null, {}, { success: true }] } });
+    expect(empty).toMatchObject({ charge: 0, chargeKnown: true });
   });
 
-  it('reads a code from any HTTP status: HTTP 500 with a charge is an answer that charged, and is retried', async () => {
+  it('reads a code from any HTTP status; HTTP 500 cannot say its charge, whatever its body says, and is retried', async () => {
     const reply = await vvtool({
       status: 500,
       body: { code: 0, msg: '成功', data: [{ withholding_money: 1, success: true }] },
     });
-    expect(reply).toMatchObject({ httpStatus: 500, code: 0, charge: 1 });
+    expect(reply).toMatchObject({ httpStatus: 500, code: 0, charge: 0, chargeKnown: false });
     expect(classify('vvtool', reply)).toMatchObject({ outcome: 'retry', code: 0 });
   });
 
@@ -161,9 +159,73 @@ describe('damaijia answers', () => {
     expect((await damaijia({ body: 'not json at all' })).code).toBeNull();
   });
 
-  it('keeps the charge of an HTTP 503 answer and retries it', async () => {
+  it('keeps the charge of an HTTP 503 answer (a refusal: known) and retries it', async () => {
     const reply = await damaijia({ status: 503, body: { status: 0, data: { amount: 1 } } });
-    expect(reply).toMatchObject({ httpStatus: 503, code: 0, charge: 1 });
+    expect(reply).toMatchObject({ httpStatus: 503, code: 0, charge: 1, chargeKnown: true });
     expect(classify('damaijia', reply, 'damaijia.delivery').outcome).toBe('retry');
+  });
+});
+
+describe('answers that cannot say their charge', () => {
+  const charged = { code: 0, msg: '成功', data: [{ withholding_money: 1, success: true }] };
+
+  it.each([500, 502, 504, 520, 524])(
+    'HTTP %i: unknown, even with a documented body; retried',
+    async (status) => {
+      for (const body of [charged, 'Bad Gateway', { code: 101, msg: '超时' }]) {
+        const reply = await vvtool({ status, body });
+        expect(reply).toMatchObject({ httpStatus: status, chargeKnown: false, charge: 0 });
+        expect(classify('vvtool', reply).outcome).toBe('retry');
+      }
+      const dm = await damaijia({ status, body: { status: 0, data: { amount: 1 } } });
+      expect(dm).toMatchObject({ chargeKnown: false, charge: 0 });
+    },
+  );
+
+  it.each([429, 503, 400, 401, 404, 501])(
+    'HTTP %i refuses the call: known, and 0 unless the body says more',
+    async (status) => {
+      const bare = await vvtool({ status, body: 'refused' });
+      expect(bare).toMatchObject({ httpStatus: status, chargeKnown: true, charge: 0 });
+      const documented = await damaijia({ status, body: { status: 200, msg: '认证失败', data: null } });
+      expect(documented).toMatchObject({ chargeKnown: true, charge: 0 });
+    },
+  );
+
+  it("a 2xx whose body is not the document's JSON: unknown (it may have been processed)", async () => {
+    for (const body of ['<html>oops</html>', '', '[1,2]', '{"code":"0","data":[{"withholding_money":1}]}']) {
+      const reply = await vvtool({ status: 200, body });
+      expect(reply).toMatchObject({ code: null, chargeKnown: false, charge: 0 });
+      expect(classify('vvtool', reply).outcome).toBe('retry');
+    }
+    expect(await damaijia({ status: 201, body: { code: 0, data: { amount: 1 } } })).toMatchObject({
+      code: null,
+      chargeKnown: false,
+    });
+  });
+
+  // Written as text: JSON.stringify cannot write the number 1e999 (Infinity once parsed).
+  it.each([
+    ['negative', '-1'],
+    ['past the largest number', '1e999'],
+    ['a string', '"5"'],
+    ['null', 'null'],
+    ['an object', '{"yuan":1}'],
+  ])('a charge field that is %s: unknown, not a number passed through', async (_what, value) => {
+    const vv = await vvtool({
+      body: `{"code":0,"msg":"成功","data":[{"withholding_money":1},{"withholding_money":${value}}]}`,
+    });
+    expect(vv).toMatchObject({ code: 0, chargeKnown: false, charge: 0 });
+    const lone = await vvtool({ body: `{"code":0,"msg":"成功","data":{"withholding_money":${value}}}` });
+    expect(lone).toMatchObject({ code: 0, chargeKnown: false, charge: 0 });
+    const dm = await damaijia({ body: `{"status":0,"data":{"success":true,"amount":${value}}}` });
+    expect(dm).toMatchObject({ code: 0, chargeKnown: false, charge: 0 });
+  });
+
+  it('charges that add up past the largest number: unknown', async () => {
+    const reply = await vvtool({
+      body: { code: 0, msg: 'ok', data: [{ withholding_money: 1e308 }, { withholding_money: 1e308 }] },
+    });
+    expect(reply).toMatchObject({ chargeKnown: false, charge: 0 });
   });
 });

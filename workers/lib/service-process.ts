@@ -6,8 +6,8 @@ import type { WorkQueueName } from '../../src/queues/keys.js';
 import type { PipelineObserver } from '../../src/queues/observer.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { createQueueWorker } from '../../src/queues/worker.js';
-import { checkRedisPolicy, connectRedis } from '../../src/runtime/redis.js';
-import { type Closer, shutdownOnSignal } from '../../src/runtime/shutdown.js';
+import { API_COMMAND_TIMEOUT_MS, checkRedisPolicy, connectRedis } from '../../src/runtime/redis.js';
+import { type Closer, closeTogether, shutdownOnSignal } from '../../src/runtime/shutdown.js';
 import { createUpstreams } from '../../src/upstreams/index.js';
 import { warmUpClients } from '../../src/upstreams/warm-up.js';
 
@@ -15,6 +15,13 @@ export interface ServiceProcess {
   readonly config: Config;
   readonly log: Logger;
   readonly service: Fulfillment;
+  /**
+   * The service for the HTTP API (with `needs.apiKeys`): its connection fails a command that gets no
+   * reply in API_COMMAND_TIMEOUT_MS, so a hung Redis answers 503 instead of holding requests. With
+   * workers in the process it is a second connection: the workers' must not time out their
+   * blocking fetch.
+   */
+  readonly api: Fulfillment;
   readonly workers: readonly Worker[];
   /** Adds something to close on shutdown (closed before what was started earlier). */
   onClose(closer: Closer): void;
@@ -47,7 +54,12 @@ export async function startServiceProcess(
 ): Promise<ServiceProcess> {
   const config = configOrExit({ accounts: true, apiKeys: needs.apiKeys });
   const log = createLogger({ level: config.logLevel, name });
-  const redis = connectRedis(config, `fulfillment-${name}`);
+  const apiOnly = queues.length === 0;
+  const redis = connectRedis(
+    config,
+    `fulfillment-${name}`,
+    apiOnly ? { commandTimeoutMs: API_COMMAND_TIMEOUT_MS } : {},
+  );
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   try {
     await checkRedisPolicy(redis, config, log);
@@ -55,14 +67,26 @@ export async function startServiceProcess(
     process.stderr.write(`fulfillment: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const service = new Fulfillment(config, redis, (err) =>
-    log.warn({ err: err.message }, 'queue connection error'),
-  );
+  const onQueueError = (err: Error) => log.warn({ err: err.message }, 'queue connection error');
+  const service = new Fulfillment(config, redis, onQueueError);
   const upstreams = createUpstreams({ ...config, timeoutMs: config.upstreamTimeoutMs });
   const closers: Closer[] = [
     { name: 'redis', close: async () => redis.quit().catch(() => redis.disconnect()) },
     { name: 'service', close: () => service.close() },
   ];
+  let api = service;
+  if (needs.apiKeys && !apiOnly) {
+    const apiRedis = connectRedis(config, `fulfillment-${name}-api`, {
+      commandTimeoutMs: API_COMMAND_TIMEOUT_MS,
+    });
+    apiRedis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+    api = new Fulfillment(config, apiRedis, onQueueError);
+    const apiService = api;
+    closers.push(
+      { name: 'api redis', close: async () => apiRedis.quit().catch(() => apiRedis.disconnect()) },
+      { name: 'api service', close: () => apiService.close() },
+    );
+  }
   if (queues.length > 0) {
     // Before the first job: know Redis's clock and pay the HTTP clients' first-call costs.
     // Also publishes the accounts' rates and the margin (every process enforces the latest), and
@@ -76,16 +100,18 @@ export async function startServiceProcess(
     }
     await warmUpClients(config.upstreamTimeoutMs);
   }
-  const workers = queues.map((queue) => {
-    const worker = createQueueWorker(service, queue, {
-      connection: redis,
-      upstreams,
-      log,
-      observer: needs.observer,
-    });
-    closers.push({ name: `worker ${queue}`, close: (force) => worker.close(force) });
-    return worker;
-  });
+  const workers = queues.map((queue) =>
+    createQueueWorker(service, queue, { connection: redis, upstreams, log, observer: needs.observer }),
+  );
+  if (workers.length > 0) {
+    // Every queue stops taking jobs at the same moment, then they drain side by side.
+    closers.push(
+      closeTogether(
+        'workers',
+        workers.map((worker, i) => ({ name: `worker ${queues[i]}`, close: (force) => worker.close(force) })),
+      ),
+    );
+  }
   if (queues.length > 0) {
     // Calls left in flight by jobs that never ran again (removed, or failed for stalling too often)
     // become "unknown" ledger entries once they are surely over: older than any live call can be.
@@ -111,5 +137,7 @@ export async function startServiceProcess(
   }
   shutdownOnSignal(closers, config.shutdownGraceMs, log);
   log.info({ queues, prefix: config.prefix, accounts: config.accounts.length }, 'started');
-  return { config, log, service, workers, onClose: (closer) => closers.push(closer) };
+  // Settings that start but put something at risk (a token over plain http): once, at start.
+  for (const warning of config.warnings) log.warn(warning);
+  return { config, log, service, api, workers, onClose: (closer) => closers.push(closer) };
 }

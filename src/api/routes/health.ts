@@ -7,7 +7,15 @@ import type { Fulfillment } from '../../queues/service.js';
 /** How long /readyz waits for Redis to answer PING. */
 const READY_TIMEOUT_MS = 1_000;
 
-const Status = Type.Object({ status: Type.String(), redis: Type.Optional(Type.String()) });
+const Status = Type.Object({
+  status: Type.String(),
+  redis: Type.Optional(Type.String()),
+  warnings: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'Settings that put something at risk, e.g. a token sent over plain http to another host',
+    }),
+  ),
+});
 
 /** GET /healthz, GET /readyz, GET /metrics: no key (probes and scrapers carry none). */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; metrics: Metrics }> = async (
@@ -30,20 +38,24 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; met
     '/readyz',
     {
       schema: {
-        summary: 'Redis answers PING within a second; 503 otherwise',
+        summary: 'Redis answers PING within a second; 503 otherwise. Lists warnings about the settings',
         tags: ['operations'],
         response: { 200: Status, 503: Status },
       },
     },
     async (_request, reply) => {
       const redis = service.redis;
+      // Readiness is Redis; the warnings ride along so that whoever probes sees them too.
+      const warnings = service.config.warnings.length > 0 ? { warnings: [...service.config.warnings] } : {};
       // A connection that is not up would queue the PING until it is: answer at once instead.
       const answer =
         redis.status === 'ready' ? await withTimeout(redis.ping(), READY_TIMEOUT_MS).catch(() => null) : null;
-      if (answer === 'PONG') return { status: 'ready', redis: 'ok' };
-      return reply
-        .code(503)
-        .send({ status: 'unavailable', redis: answer === null ? 'unreachable' : 'unexpected answer' });
+      if (answer === 'PONG') return { status: 'ready', redis: 'ok', ...warnings };
+      return reply.code(503).send({
+        status: 'unavailable',
+        redis: answer === null ? 'unreachable' : 'unexpected answer',
+        ...warnings,
+      });
     },
   );
 

@@ -1,12 +1,28 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAX_BATCH_JOBS, schemas } from '../../jobs/index.js';
 import type { Fulfillment } from '../../queues/service.js';
+import { BadJobsCursor, type SqlJobsReader } from '../../records/jobs-reader.js';
 import { HttpError } from '../errors.js';
-import { BatchResult, EnqueueResult, errorResponses, JobIdParams, JobView } from '../schemas.js';
+import {
+  BatchResult,
+  EnqueueResult,
+  errorResponses,
+  JobIdParams,
+  JobsPage,
+  JobsQuery,
+  JobView,
+} from '../schemas.js';
+import { parseRange } from '../time.js';
 import { libraryValidatedBody } from '../validation.js';
 
-/** POST /v1/ship, /v1/sync, /v1/batch and GET /v1/jobs/:id. */
-export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> = async (app, { service }) => {
+/**
+ * POST /v1/ship, /v1/sync, /v1/batch, GET /v1/jobs/:id and GET /v1/jobs. With `jobs` (the finished
+ * jobs in PostgreSQL) a job no longer in Redis is answered from there, and GET /v1/jobs lists them.
+ */
+export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; jobs?: SqlJobsReader }> = async (
+  app,
+  { service, jobs },
+) => {
   app.post(
     '/ship',
     {
@@ -69,9 +85,43 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> = as
       },
     },
     async (request) => {
-      const job = await service.getJob(request.params.id);
+      const job = (await service.getJob(request.params.id)) ?? (await jobs?.get(request.params.id)) ?? null;
       if (!job) throw new HttpError(404, 'not found', [{ path: 'id', message: 'no job with this id' }]);
       return job;
+    },
+  );
+
+  app.get(
+    '/jobs',
+    {
+      schema: {
+        summary: 'Finished jobs (completed or dead), newest first; needs the records database (DATABASE_URL)',
+        tags: ['jobs'],
+        querystring: JobsQuery,
+        response: { 200: JobsPage, ...errorResponses(400, 401, 501) },
+      },
+    },
+    async (request) => {
+      if (!jobs) {
+        throw new HttpError(501, 'not available', [
+          { path: '', message: 'listing finished jobs needs the records database (DATABASE_URL)' },
+        ]);
+      }
+      const { account, state, queue, limit, cursor } = request.query;
+      try {
+        return await jobs.list({
+          ...parseRange(request.query),
+          ...(account === undefined ? {} : { account }),
+          ...(state === undefined ? {} : { state }),
+          ...(queue === undefined ? {} : { queue }),
+          ...(cursor === undefined ? {} : { cursor }),
+          limit: limit ?? 100,
+        });
+      } catch (err) {
+        if (err instanceof BadJobsCursor)
+          throw new HttpError(400, 'invalid request', [{ path: 'cursor', message: err.message }]);
+        throw err;
+      }
     },
   );
 };

@@ -2,11 +2,19 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Fulfillment } from '../../queues/service.js';
+import type { LedgerReader } from '../../records/ledger-reader.js';
 import { EntriesPage, EntriesQuery, errorResponses, SummaryQuery, SummaryResult } from '../schemas.js';
 import { parseRange } from '../time.js';
 
-/** GET /v1/ledger/summary and GET /v1/ledger/entries (JSON pages, or the whole range as CSV). */
-export const ledgerRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> = async (app, { service }) => {
+/**
+ * GET /v1/ledger/summary and GET /v1/ledger/entries (JSON pages, or the whole range as CSV), read from
+ * `ledger` (PostgreSQL, when the records live there) or else the service's Redis ledger.
+ */
+export const ledgerRoutes: FastifyPluginAsyncTypebox<{
+  service: Fulfillment;
+  ledger?: LedgerReader;
+}> = async (app, { service, ledger: reader }) => {
+  const ledger: LedgerReader = reader ?? service.ledger;
   app.get(
     '/ledger/summary',
     {
@@ -14,12 +22,12 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> =
         summary: 'Coupons spent: totals, optionally grouped by account, shop, operation or day (UTC)',
         tags: ['ledger'],
         querystring: SummaryQuery,
-        response: { 200: SummaryResult, ...errorResponses(400, 401) },
+        response: { 200: SummaryResult, ...errorResponses(400, 401, 403) },
       },
     },
     async (request) => {
       const { groupBy } = request.query;
-      const summary = await service.ledger.summary({
+      const summary = await ledger.summary({
         ...parseRange(request.query),
         ...(groupBy ? { groupBy } : {}),
       });
@@ -49,7 +57,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> =
               },
             },
           },
-          ...errorResponses(400, 401),
+          ...errorResponses(400, 401, 403),
         },
       },
     },
@@ -60,10 +68,10 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> =
         return reply
           .type('text/csv; charset=utf-8')
           .header('content-disposition', 'attachment; filename="ledger.csv"')
-          .send(Readable.from(service.ledger.csv(range)));
+          .send(Readable.from(ledger.csv(range)));
       }
       return reply.type('application/json').send(
-        await service.ledger.entries({
+        await ledger.entries({
           ...range,
           ...(limit === undefined ? {} : { limit }),
           ...(cursor === undefined ? {} : { cursor }),

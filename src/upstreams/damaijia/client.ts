@@ -1,5 +1,6 @@
 import type { Secret } from '../../config/index.js';
-import { type BodyReading, createPost, isRecord, joinUrl, money } from '../transport.js';
+import { readChargeField } from '../charge.js';
+import { type BodyReading, createPost, isRecord, joinUrl } from '../transport.js';
 import type { DamaijiaDeliveryRequest, DamaijiaSyncRequest, UpstreamReply } from '../types.js';
 
 export interface DamaijiaClient {
@@ -45,8 +46,15 @@ export function readDamaijiaBody(body: unknown): BodyReading {
   return {
     code: Number.isInteger(status) ? (status as number) : null,
     message: text(err) || text(msg),
-    charge: isRecord(data) ? money(data['amount']) : 0,
+    charge: chargeOf(data),
   };
+}
+
+/** data.amount: 0 when absent, null when unreadable (see readChargeField). */
+function chargeOf(data: unknown): number | null {
+  if (!isRecord(data)) return 0;
+  const charge = readChargeField(data['amount']);
+  return charge === undefined ? 0 : charge;
 }
 
 /** `err` is a hint for 422 and may be a structure rather than a string: keep it readable either way. */

@@ -1,5 +1,6 @@
 import type { Secret } from '../../config/index.js';
-import { type BodyReading, createPost, isRecord, joinUrl, money } from '../transport.js';
+import { readChargeField } from '../charge.js';
+import { type BodyReading, createPost, isRecord, joinUrl } from '../transport.js';
 import type { UpstreamReply, VvtoolSendRequest } from '../types.js';
 
 export interface VvtoolClient {
@@ -50,11 +51,17 @@ export function readVvtoolBody(body: unknown): BodyReading {
   };
 }
 
-function sumCharges(data: unknown): number {
+/** The sum of every withholding_money; null as soon as one is unreadable (the total is then unknown). */
+function sumCharges(data: unknown): number | null {
   // The document says an array; a lone object is read too, so a charge is never missed.
-  if (isRecord(data)) return money(data['withholding_money']);
-  if (!Array.isArray(data)) return 0;
+  const items = Array.isArray(data) ? data : [data];
   let total = 0;
-  for (const item of data) if (isRecord(item)) total += money(item['withholding_money']);
-  return total;
+  for (const item of items) {
+    if (!isRecord(item)) continue;
+    const charge = readChargeField(item['withholding_money']);
+    if (charge === null) return null;
+    total += charge ?? 0;
+  }
+  // Finite amounts can still add up past the largest number.
+  return Number.isFinite(total) ? total : null;
 }

@@ -1,0 +1,11 @@
+export {
+  type DeliveryOutcome,
+  WebhookDeliverer,
+  type WebhookDelivererOptions,
+  type WebhookObserver,
+} from './deliverer.js';
+export { UNDELIVERABLE_KEPT, WEBHOOK_GROUP, type WebhookKeys, webhookKeys } from './keys.js';
+export { oldestUndeliveredMs } from './oldest.js';
+export { type SendResult, WebhookSender, webhookBody, webhookId } from './request.js';
+export { RETRY_DELAYS_MS, retryDelay } from './schedule.js';
+export { type EventDeliveryOptions, startEventDelivery } from './start.js';
