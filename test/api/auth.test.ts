@@ -35,6 +35,7 @@ describe('bearer keys on /v1', () => {
       'DELETE /v1/dead-letter/vv1',
       'GET /v1/accounts',
       'GET /v1/dead-letter',
+      'GET /v1/jobs',
       'GET /v1/jobs/vv1',
       'GET /v1/ledger/entries',
       'GET /v1/ledger/summary',
@@ -83,7 +84,9 @@ describe('bearer keys on /v1', () => {
           headers: { authorization: `Bearer ${key}` },
         });
         expect(response.statusCode, `${route.method} ${route.url}`).not.toBe(401);
-        expect(response.statusCode).toBeLessThan(500);
+        // The job list needs DATABASE_URL (the records in PostgreSQL); without it, 501 says so.
+        if (`${route.method} ${route.url}` === 'GET /v1/jobs') expect(response.statusCode).toBe(501);
+        else expect(response.statusCode).toBeLessThan(500);
       }
     }
   });

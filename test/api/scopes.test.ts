@@ -98,7 +98,8 @@ describe('a producer key (PRODUCER_API_KEYS)', () => {
   it('may enqueue and read jobs', async () => {
     for (const route of routes.filter((r) => PRODUCER_MAY.has(`${r.method} ${r.path}`))) {
       const response = await h.inject({ ...requestFor(route, 'no-such-job'), headers: PRODUCER_AUTH });
-      expect([200, 202, 404], `${route.method} ${route.path}`).toContain(response.statusCode);
+      // 501: the job list needs DATABASE_URL, which this harness has not; allowed, not forbidden.
+      expect([200, 202, 404, 501], `${route.method} ${route.path}`).toContain(response.statusCode);
     }
     const shipped = await h.inject({
       method: 'POST',
