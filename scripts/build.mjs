@@ -1,5 +1,6 @@
 // `npm run build [-- --outDir DIR]`: the TypeScript compiler, then the files it does not emit that the
-// compiled modules read from beside themselves (the Lua scripts under src/), copied to the same place.
+// compiled modules read from beside themselves (the Lua scripts and SQL migrations under src/), copied
+// to the same place.
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,7 +16,7 @@ const at = args.indexOf('--outDir');
 const outDir = resolve(ROOT, at >= 0 && args[at + 1] ? args[at + 1] : 'dist');
 const src = join(ROOT, 'src');
 for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
-  if (!entry.isFile() || !entry.name.endsWith('.lua')) continue;
+  if (!entry.isFile() || !/\.(lua|sql)$/.test(entry.name)) continue;
   const from = join(entry.parentPath, entry.name);
   cpSync(from, join(outDir, relative(ROOT, from)));
 }

@@ -188,7 +188,7 @@ export const enqueue: Benchmark = {
         notes: [
           'Every variant enqueues fresh vvtool.send jobs (ids = idempotency keys, the product’s job options) onto an empty queue of its own prefix; one after another, keys deleted in between.',
           'Library and addBulk run in this process; HTTP goes to the product API in its own process (fetch, keep-alive, one request at a time, bodies serialised beforehand).',
-          'The product also checks and claims each id (one Lua script per batch) before its addBulk: the price of idempotency at the door.',
+          'The product checks each id (done, dead or queued), adds the new ones as Queue.add would and counts them in their account’s backlog, in one Lua script per batch: idempotency at the door costs no round trip of its own.',
         ],
         raw: { jobs: JOBS, chunk: CHUNK, addBulk, add, library, http },
       };

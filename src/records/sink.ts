@@ -13,6 +13,15 @@ import { insertEntries, insertEvents } from './sql.js';
 /** The outbox consumer group of the records sink (webhooks read the same stream with their own). */
 export const RECORDS_GROUP = 'records';
 
+/**
+ * Makes the outbox's `records` group (and so the outbox) if it is not there. Every process with
+ * DATABASE_URL calls it before it takes a job, so no finished job's event is left unrecorded for
+ * want of a consumer, whichever process kind starts first.
+ */
+export async function ensureRecordsGroup(redis: Redis, prefix: string): Promise<void> {
+  await ENSURE_GROUP.run(redis, [outboxKey(prefix)], [RECORDS_GROUP]);
+}
+
 export interface SinkLog {
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;

@@ -142,9 +142,16 @@ describe('docker-compose.yml', () => {
 
   it('makes the upstreams, the keys and the passwords mandatory with a message, with no default', () => {
     const required: Record<string, string[]> = {
-      api: ['VVTOOL_BASE_URL', 'DAMAIJIA_BASE_URL', 'API_KEYS', 'ADMIN_USER', 'ADMIN_PASSWORD'],
-      'worker-ship': ['VVTOOL_BASE_URL', 'DAMAIJIA_BASE_URL'],
-      'worker-sync': ['VVTOOL_BASE_URL', 'DAMAIJIA_BASE_URL'],
+      api: [
+        'VVTOOL_BASE_URL',
+        'DAMAIJIA_BASE_URL',
+        'API_KEYS',
+        'ADMIN_USER',
+        'ADMIN_PASSWORD',
+        'DATABASE_URL',
+      ],
+      'worker-ship': ['VVTOOL_BASE_URL', 'DAMAIJIA_BASE_URL', 'DATABASE_URL'],
+      'worker-sync': ['VVTOOL_BASE_URL', 'DAMAIJIA_BASE_URL', 'DATABASE_URL'],
       postgres: ['POSTGRES_PASSWORD'],
     };
     for (const [name, keys] of Object.entries(required)) {
@@ -222,6 +229,7 @@ describe('docker-compose.yml', () => {
         ADMIN_PASSWORD: 'p'.repeat(20),
         VVTOOL_BASE_URL: 'https://api.vv-tool.example',
         DAMAIJIA_BASE_URL: 'https://damaijia.example',
+        DATABASE_URL: 'postgres://fulfillment:secret-password@postgres:5432/fulfillment',
       };
       for (const name of ['api', ...WORKERS]) {
         const s = service(name);

@@ -6,6 +6,9 @@ import { until } from '../helpers/wait.js';
 import { type NodeChild, spawnNodeProcess } from '../ops/node-process.js';
 import { type TestDatabase, testDatabase } from './db.js';
 
+/** What the routes this test reads answer: a job view, or a list or summary page. */
+type Answer = { state?: string; items: Array<{ id: string; state?: string }> } & Record<string, unknown>;
+
 /** `npm start` with DATABASE_URL: the records reach PostgreSQL and outlive Redis. */
 let t: TestRedis;
 let db: TestDatabase;
@@ -61,7 +64,7 @@ describe('npm start with DATABASE_URL', () => {
     });
     const base = await address(child);
     const get = async (path: string) =>
-      (await fetch(`${base}${path}`, { headers: AUTH })).json() as Promise<any>;
+      (await fetch(`${base}${path}`, { headers: AUTH })).json() as Promise<Answer>;
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
       const response = await fetch(`${base}/v1/ship`, {

@@ -6,6 +6,7 @@ import type { WorkQueueName } from '../../src/queues/keys.js';
 import type { PipelineObserver } from '../../src/queues/observer.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { createQueueWorker } from '../../src/queues/worker.js';
+import { ensureRecordsGroup } from '../../src/records/sink.js';
 import { API_COMMAND_TIMEOUT_MS, checkRedisPolicy, connectRedis } from '../../src/runtime/redis.js';
 import { type Closer, closeTogether, shutdownOnSignal } from '../../src/runtime/shutdown.js';
 import { createUpstreams } from '../../src/upstreams/index.js';
@@ -88,6 +89,8 @@ export async function startServiceProcess(
     );
   }
   if (queues.length > 0) {
+    // With records in PostgreSQL, the outbox must be read by them before any job can finish.
+    if (config.databaseUrl !== null) await ensureRecordsGroup(redis, config.prefix);
     // Before the first job: know Redis's clock and pay the HTTP clients' first-call costs.
     // Also publishes the accounts' rates and the margin (every process enforces the latest), and
     // refuses to start when Redis is too far away for the margin to keep the limit.
