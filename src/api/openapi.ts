@@ -108,7 +108,9 @@ function responseOf(status: number, schema: Json): Json {
   if (schema['content'] && typeof schema['content'] === 'object')
     return { description: text, content: schema['content'] };
   if (schema['type'] === 'null') return { description: text };
-  return { description: text, content: { 'application/json': { schema } } };
+  // Every 4xx and 5xx answer is an RFC 9457 problem.
+  const media = status >= 400 ? 'application/problem+json' : 'application/json';
+  return { description: text, content: { [media]: { schema } } };
 }
 
 function parametersOf(schema: unknown, where: 'path' | 'query'): Json[] {

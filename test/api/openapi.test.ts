@@ -102,8 +102,15 @@ describe('GET /openapi.json', () => {
         continue;
       }
       expect(op.security).toEqual([{ apiKey: [] }]);
-      const error = op.responses['401']?.content?.['application/json']?.schema as Json;
-      expect(Object.keys(error['properties'] as Json).sort()).toEqual(['error', 'issues']);
+      const error = op.responses['401']?.content?.['application/problem+json']?.schema as Json;
+      expect(Object.keys(error['properties'] as Json).sort()).toEqual([
+        'detail',
+        'error',
+        'issues',
+        'status',
+        'title',
+        'type',
+      ]);
     }
     expect(schemes['apiKey']).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
   });
