@@ -1,3 +1,4 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { Compile } from 'typebox/compile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, shipBody, startHarness, syncBody } from './harness.js';
@@ -34,6 +35,14 @@ const operations = () =>
   );
 
 describe('GET /openapi.json', () => {
+  it('validates as OpenAPI 3.1', async () => {
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    const validator = new Validator();
+    const result = await validator.validate(structuredClone(doc));
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
   it('is an OpenAPI 3 document with info and paths', () => {
     expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
     expect(typeof doc.info['title']).toBe('string');
