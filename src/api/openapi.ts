@@ -63,8 +63,9 @@ export function openApiDocument(routes: readonly DocumentedRoute[]): OpenApiDocu
       version: '1.0.0',
       description:
         'Enqueue shipments and order synchronisations for the vv-tool and damaijia upstreams, and operate the ' +
-        'pipeline: job status, dead letters, the coupon ledger, held accounts. Every 4xx answer is ' +
-        '`{ error, issues: [{ path, message }] }`. Times are ISO 8601.',
+        'pipeline: job status, dead letters, the coupon ledger, held accounts. Every 4xx and 5xx answer is ' +
+        'an RFC 9457 problem (application/problem+json) with `type`, `title`, `status`, `detail`, and ' +
+        '`error` and `issues: [{ path, message }]` as before. Times are ISO 8601.',
     },
     tags: TAGS,
     components: {
