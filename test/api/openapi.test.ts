@@ -111,7 +111,9 @@ describe('GET /openapi.json', () => {
         continue;
       }
       expect(op.security).toEqual([{ apiKey: [] }]);
-      const error = op.responses['401']?.content?.['application/problem+json']?.schema as Json;
+      const ref = op.responses['401']?.content?.['application/problem+json']?.schema as Json;
+      expect(ref).toEqual({ $ref: '#/components/schemas/Problem' });
+      const error = (doc.components['schemas'] as Record<string, Json>)['Problem'] as Json;
       expect(Object.keys(error['properties'] as Json).sort()).toEqual([
         'detail',
         'error',
