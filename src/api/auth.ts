@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Secret } from '../config/index.js';
-import { type ErrorBody, HttpError } from './errors.js';
+import { type ErrorBody, HttpError, sendProblem } from './errors.js';
 
 /**
  * Whether `candidate` equals one of the secrets, in time that does not depend on where they differ.
@@ -137,7 +137,8 @@ export function basicAuth(admin: { readonly user: string; readonly password: Sec
         },
       ],
     };
-    return reply.code(401).header('www-authenticate', 'Basic realm="Bull Board", charset="UTF-8"').send(body);
+    reply.header('www-authenticate', 'Basic realm="Bull Board", charset="UTF-8"');
+    return sendProblem(reply, 401, body);
   };
 }
 

@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { Fulfillment } from '../queues/service.js';
 import { basicAuth } from './auth.js';
-import type { ErrorBody } from './errors.js';
+import { type ErrorBody, sendProblem } from './errors.js';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -73,7 +73,7 @@ async function refuseEdits(request: FastifyRequest, reply: FastifyReply): Promis
     ],
   };
   // Answered here rather than thrown: the board's routes have Bull Board's own error handler.
-  return reply.code(405).header('allow', 'GET, HEAD').send(body);
+  return sendProblem(reply.header('allow', 'GET, HEAD'), 405, body);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 import { type Issue, ROOT_PATH, ValidationError } from '../jobs/index.js';
 import { LedgerError } from '../ledger/index.js';
 import { DeadLetterConflictError } from '../queues/dead-letter.js';
@@ -6,10 +6,55 @@ import { RedisUnavailableError } from '../queues/producer.js';
 
 export type { Issue } from '../jobs/index.js';
 
-/** The one error shape of every 4xx and 503 answer (docs/api.md). */
+/** What a route or hook says went wrong; `problem` turns it into the answer's body. */
 export interface ErrorBody {
   error: string;
   issues: Issue[];
+}
+
+/**
+ * The body of every 4xx and 5xx answer: an RFC 9457 problem, served as application/problem+json.
+ * `error` and `issues` are extension members kept from the shape clients read before.
+ */
+export interface ProblemBody extends ErrorBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** The problem types, by `error`: identifiers (URNs), not pages (docs/api.md lists them). */
+export const PROBLEM_TYPES: Record<string, { type: string; title: string }> = {
+  'invalid request': { type: 'urn:fulfillment:problem:validation', title: 'Invalid request' },
+  unauthorized: { type: 'urn:fulfillment:problem:unauthorized', title: 'Unauthorized' },
+  forbidden: { type: 'urn:fulfillment:problem:forbidden', title: 'Forbidden' },
+  'not found': { type: 'urn:fulfillment:problem:not-found', title: 'Not found' },
+  'read-only': { type: 'urn:fulfillment:problem:read-only', title: 'Read-only' },
+  conflict: { type: 'urn:fulfillment:problem:conflict', title: 'Conflict' },
+  'request body too large': { type: 'urn:fulfillment:problem:too-large', title: 'Request body too large' },
+  'unsupported media type': {
+    type: 'urn:fulfillment:problem:unsupported-media-type',
+    title: 'Unsupported media type',
+  },
+  'service unavailable': { type: 'urn:fulfillment:problem:unavailable', title: 'Service unavailable' },
+  'internal error': { type: 'urn:fulfillment:problem:internal', title: 'Internal error' },
+};
+
+/** An `error` outside the table (none today) still gets a type, `about:blank` as RFC 9457 says. */
+export function problem(status: number, body: ErrorBody): ProblemBody {
+  const known = PROBLEM_TYPES[body.error] ?? { type: 'about:blank', title: body.error };
+  const detail =
+    body.issues.length > 0
+      ? body.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')
+      : body.error;
+  return { type: known.type, title: known.title, status, detail, ...body };
+}
+
+/** Sends a refusal as a problem: the one way every error answer leaves. */
+export function sendProblem(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problem(status, body));
 }
 
 /** A refusal with its status, thrown by routes and hooks and rendered by the error handler. */

@@ -1,4 +1,5 @@
 import type { FastifySchema } from 'fastify';
+import { ErrorBody as ProblemSchema } from './schemas.js';
 
 declare module 'fastify' {
   /** Documentation fields on route schemas (the names @fastify/swagger uses), read by the OpenAPI builder. */
@@ -63,11 +64,14 @@ export function openApiDocument(routes: readonly DocumentedRoute[]): OpenApiDocu
       version: '1.0.0',
       description:
         'Enqueue shipments and order synchronisations for the vv-tool and damaijia upstreams, and operate the ' +
-        'pipeline: job status, dead letters, the coupon ledger, held accounts. Every 4xx answer is ' +
-        '`{ error, issues: [{ path, message }] }`. Times are ISO 8601.',
+        'pipeline: job status, dead letters, the coupon ledger, held accounts. Every 4xx and 5xx answer is ' +
+        'an RFC 9457 problem (application/problem+json) with `type`, `title`, `status`, `detail`, and ' +
+        '`error` and `issues: [{ path, message }]` as before. Times are ISO 8601.',
     },
+    servers: [{ url: '/', description: 'This service, wherever it listens' }],
     tags: TAGS,
     components: {
+      schemas: { Problem: plain(ProblemSchema) },
       securitySchemes: {
         apiKey: {
           type: 'http',
@@ -101,6 +105,9 @@ function operation(route: DocumentedRoute, path: string, method: string): Json {
   return op;
 }
 
+/** Every error answer points at the one named problem schema. */
+const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
+
 function responseOf(status: number, schema: Json): Json {
   // Error answers share one schema (and its description); what tells them apart is the status.
   const own = typeof schema['description'] === 'string' ? schema['description'] : undefined;
@@ -108,6 +115,9 @@ function responseOf(status: number, schema: Json): Json {
   if (schema['content'] && typeof schema['content'] === 'object')
     return { description: text, content: schema['content'] };
   if (schema['type'] === 'null') return { description: text };
+  // Error answers (the schema titled Problem) are RFC 9457 problems; /readyz's 503 is a status report.
+  if (schema['title'] === 'Problem')
+    return { description: text, content: { 'application/problem+json': { schema: PROBLEM_REF } } };
   return { description: text, content: { 'application/json': { schema } } };
 }
 

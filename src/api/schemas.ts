@@ -2,6 +2,7 @@ import Type, { type TSchema } from 'typebox';
 import { ACCOUNT_ID_PATTERN } from '../config/index.js';
 import { MAX_KEY_LENGTH } from '../jobs/index.js';
 import { MAX_PAGE_LIMIT } from '../ledger/index.js';
+import { PROBLEM_TYPES } from './errors.js';
 
 /** Request and answer schemas of the HTTP API beside the job bodies (those live in src/jobs). */
 
@@ -14,8 +15,23 @@ export const Issue = Type.Object(
 );
 
 export const ErrorBody = Type.Object(
-  { error: Type.String(), issues: Type.Array(Issue) },
-  { title: 'Error', description: 'Every 4xx answer: what went wrong, and each problem by field' },
+  {
+    type: Type.String({
+      description: 'The problem type, a URN (an identifier, not a page); the list is in docs/api.md',
+      examples: Object.values(PROBLEM_TYPES).map(({ type }) => type),
+    }),
+    title: Type.String({ description: 'The short summary of the problem type' }),
+    status: Type.Integer({ description: 'The HTTP status of this answer' }),
+    detail: Type.String({ description: 'This occurrence, for a person: the issues in one line' }),
+    error: Type.String({ description: 'Kept from the shape before problem details: a short word' }),
+    issues: Type.Array(Issue),
+  },
+  {
+    title: 'Problem',
+    description:
+      'Every 4xx and 5xx answer, as application/problem+json (RFC 9457): what went wrong, ' +
+      'and each problem by field',
+  },
 );
 
 /** The error answers of a route, for its schema and the OpenAPI document. */

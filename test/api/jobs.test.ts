@@ -174,7 +174,7 @@ describe('GET /v1/jobs/:id', () => {
   it('404 in the error shape for an unknown id', async () => {
     const response = await h.inject({ url: '/v1/jobs/vvtool.vv1.1.all.NOPE123', headers: AUTH });
     expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({
+    expect(response.json()).toMatchObject({
       error: 'not found',
       issues: [{ path: 'id', message: 'no job with this id' }],
     });

@@ -167,7 +167,7 @@ for (const mode of ['redis', 'postgresql'] as const) {
         it(`400 naming ${path} for ${query}`, async () => {
           const response = await get(`/v1/ledger/entries${query}`);
           expect(response.statusCode).toBe(400);
-          expect(response.headers['content-type']).toMatch(/^application\/json/);
+          expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
           expect(response.json().issues.map((issue: { path: string }) => issue.path)).toEqual([path]);
         });
       }

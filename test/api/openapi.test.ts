@@ -1,3 +1,4 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { Compile } from 'typebox/compile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, shipBody, startHarness, syncBody } from './harness.js';
@@ -34,6 +35,14 @@ const operations = () =>
   );
 
 describe('GET /openapi.json', () => {
+  it('validates as OpenAPI 3.1', async () => {
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    const validator = new Validator();
+    const result = await validator.validate(structuredClone(doc));
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
   it('is an OpenAPI 3 document with info and paths', () => {
     expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
     expect(typeof doc.info['title']).toBe('string');
@@ -103,8 +112,17 @@ describe('GET /openapi.json', () => {
         continue;
       }
       expect(op.security).toEqual([{ apiKey: [] }]);
-      const error = op.responses['401']?.content?.['application/json']?.schema as Json;
-      expect(Object.keys(error['properties'] as Json).sort()).toEqual(['error', 'issues']);
+      const ref = op.responses['401']?.content?.['application/problem+json']?.schema as Json;
+      expect(ref).toEqual({ $ref: '#/components/schemas/Problem' });
+      const error = (doc.components['schemas'] as Record<string, Json>)['Problem'] as Json;
+      expect(Object.keys(error['properties'] as Json).sort()).toEqual([
+        'detail',
+        'error',
+        'issues',
+        'status',
+        'title',
+        'type',
+      ]);
     }
     expect(schemes['apiKey']).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { csvLine } from '../../src/ledger/csv.js';
 import { CSV_COLUMNS } from '../../src/ledger/index.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 import { dmjCall, freshLedger, vvCall } from './fixtures.js';
@@ -116,5 +117,12 @@ describe('csv', () => {
     expect(new Set(rows.map((r) => r[0])).size).toBe(rows.length);
     expect(times[0]).toBe(new Date(AT + 1).toISOString());
     expect(times.at(-1)).toBe(new Date(AT + 3).toISOString());
+  });
+});
+
+describe('csvLine', () => {
+  it('quotes as RFC 4180, defuses formula starts and ends in CRLF', () => {
+    const cells = ['a', 'b,c', 'd"e', 'f\ng', 'h\ri', '=1+1', '-3', null, 7, '@x', '\tT', ''];
+    expect(csvLine(cells)).toBe(`a,"b,c","d""e","f\ng","h\ri",'=1+1,'-3,,7,'@x,'\tT,\r\n`);
   });
 });
