@@ -2,32 +2,21 @@ import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { outboxKey } from '../events/keys.js';
 import { RedisClock } from './clock.js';
-import { GATE_SCRIPT, HOLD_SCRIPT, PUBLISH_SCRIPT, RESUME_SCRIPT } from './gate-script.js';
+import { GATE_SCRIPT, HOLD_SCRIPT, RESUME_SCRIPT } from './gate-script.js';
 import { limiterKeys } from './keys.js';
-import { WireWatch } from './wire.js';
 
 export { RedisClock } from './clock.js';
 export { limiterKeys } from './keys.js';
-export { WireWatch } from './wire.js';
 
 export interface LimiterOptions {
-  /** Extra length of the window per `rate` calls, absorbing jitter between grant and arrival (LIMITER_MARGIN_MS). */
+  /** Extra spacing per `rate` calls, absorbing jitter between grant and arrival (LIMITER_MARGIN_MS). */
   readonly marginMs: number;
   /** The longest a job waits for its slot inside its worker slot; later slots park the job. */
   readonly maxWaitMs?: number;
-  /**
-   * How late after its slot a call may still leave; later, the slot is given back and the job asks
-   * again. Derived from the measured Redis round trip when not given: see `lateToleranceMs`.
-   */
+  /** How late after its slot a call may still leave; later, the slot is given up and the job queues again. */
   readonly lateToleranceMs?: number;
   /** Each account's provider, named in the account.held and account.resumed events. */
   readonly providers?: ReadonlyMap<string, string>;
-}
-
-/** The limiter cannot keep the bound with these settings (start-up refuses with this one line). */
-export class LimiterSetupError extends Error {
-  override readonly name = 'LimiterSetupError';
-  readonly kind = 'setup';
 }
 
 export interface GateRequest {
@@ -39,6 +28,10 @@ export interface GateRequest {
   readonly markerKey: string;
   /** The job's BullMQ hash: parked for its turn, the job is given priority 0 there (see the gate). */
   readonly jobKey: string;
+  /** Ignore any reservation (after giving up a slot we were too late for). */
+  readonly fresh?: boolean;
+  /** A hash field to write with a grant, in the same step (the ledger's in-flight mark). */
+  readonly onGrant?: { readonly key: string; readonly field: string; readonly value: string };
   /** The marker of the shipment key derived from the job's data (the job id's marker when the same). */
   readonly shipMarkerKey?: string;
   /** Ownership: the job's live-call key, and the call a grant starts (see the gate script). */
@@ -50,15 +43,6 @@ export interface GateRequest {
   };
   /** The job's BullMQ lock key and this worker's token: a grant only while the lock is ours. */
   readonly lock?: { readonly key: string; readonly token: string };
-  /** A slot this caller was granted and reached too late to use: given back, and served again first. */
-  readonly release?: GrantedSlot;
-  /** A hash field to write with a grant, in the same step (the ledger's in-flight mark). */
-  readonly onGrant?: { readonly key: string; readonly field: string; readonly value: string };
-}
-
-export interface GrantedSlot {
-  /** The slot as the gate wrote it in the account's grant log (µs, Redis time). */
-  readonly slotUs: string;
 }
 
 export type GateAnswer =
@@ -66,14 +50,14 @@ export type GateAnswer =
    * Send at `localSlot` (this process's clock; never before the slot in Redis time). `uncertaintyMs`
    * is how much later than the slot that may already be, from clock uncertainty alone.
    */
-  | ({
+  | {
       readonly kind: 'grant';
       readonly localSlot: number;
       readonly uncertaintyMs: number;
-      /** How late it may leave: the tolerance, within what the account's margin covers. */
+      /** How late it may leave: the limiter's late tolerance (the gate says so with each grant). */
       readonly allowedLateMs: number;
-    } & GrantedSlot)
-  /** Park the job until shortly before `localSlot`, its turn; it is served first when back. */
+    }
+  /** Park the job until shortly before `localSlot`; the slot is reserved for it. */
   | { readonly kind: 'park'; readonly localSlot: number }
   | { readonly kind: 'held'; readonly reason: string; readonly code: string; readonly since: number }
   | { readonly kind: 'finished'; readonly marker: string }
@@ -102,14 +86,8 @@ export interface AccountState {
 
 /** Sampling interval of the event-loop delay histogram, ms. */
 const LAG_RESOLUTION_MS = 10;
-/** The most delay the gate widens an account's window for, ms. */
+/** The most lag the gate widens an account's spacing for, ms. */
 const MAX_LAG_MS = 100;
-/** The least tolerance: timers and the event loop make a call this late even on a calm host, ms. */
-const TOLERANCE_FLOOR_MS = 10;
-/** The part of the margin kept for the way from the check to the upstream, never spent on tolerance, ms. */
-const WIRE_RESERVE_MS = 20;
-/** How much of the observed check-to-wire time the margin must cover (a safety factor). */
-const WIRE_FACTOR = 2;
 
 type GateReply = [string, string | number, (string | number)?, (string | number)?];
 
@@ -122,11 +100,11 @@ export class AccountLimiter {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #marginMs: number;
-  readonly #maxWaitUs: number;
-  readonly #fixedToleranceMs: number | undefined;
   readonly #providers: ReadonlyMap<string, string>;
+  readonly #maxWaitUs: number;
+  readonly #lateUs: number;
+  readonly lateToleranceMs: number;
   readonly clock = new RedisClock();
-  readonly wire = new WireWatch();
   readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   #lagReadAt = 0;
   #recentLagMs = 0;
@@ -136,43 +114,37 @@ export class AccountLimiter {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#marginMs = options.marginMs;
-    this.#maxWaitUs = Math.round((options.maxWaitMs ?? 250) * 1000);
-    this.#fixedToleranceMs = options.lateToleranceMs;
     this.#providers = options.providers ?? new Map();
+    this.#maxWaitUs = Math.round((options.maxWaitMs ?? 250) * 1000);
+    this.lateToleranceMs = options.lateToleranceMs ?? 10;
+    this.#lateUs = Math.round(this.lateToleranceMs * 1000);
     this.#lag.enable();
     if (!redis.gate) {
-      redis.defineCommand('gate', { numberOfKeys: 10, lua: GATE_SCRIPT });
-      redis.defineCommand('gateResume', { numberOfKeys: 3, lua: RESUME_SCRIPT });
+      redis.defineCommand('gate', { numberOfKeys: 9, lua: GATE_SCRIPT });
+      redis.defineCommand('gateResume', { numberOfKeys: 4, lua: RESUME_SCRIPT });
       redis.defineCommand('gateHold', { numberOfKeys: 2, lua: HOLD_SCRIPT });
-      redis.defineCommand('gatePublish', { lua: PUBLISH_SCRIPT });
     }
   }
 
   /**
-   * How late after its slot a call may leave. The lateness a caller sees always includes the clock
-   * spread (at least the best Redis round trip), so a fixed tolerance would stop all sending once
-   * Redis is further away than it: the tolerance is that spread plus a floor, unless configured.
+   * Spacing between calls of one account with no lag, µs: (1000 ms + margin) / rate. The gate adds
+   * twice the account's worst recent lag per window: see GATE_SCRIPT.
    */
-  get lateToleranceMs(): number {
-    if (this.#fixedToleranceMs !== undefined) return this.#fixedToleranceMs;
-    const spread = 2 * this.clock.uncertaintyMs;
-    return TOLERANCE_FLOOR_MS + (Number.isFinite(spread) ? spread : 0);
+  spacingUs(ratePerSecond: number): number {
+    return Math.ceil(((1000 + this.#marginMs) * 1000) / ratePerSecond);
   }
 
   /**
-   * How much this process has been delayed lately, ms: the worse of its event-loop lag (p99 beyond the
-   * sampling interval) and the check-to-wire time the margin does not cover (observed high percentile
-   * times a safety factor, beyond the margin left after the tolerance), over the last second and the
-   * one before (a stall is likelier right after another), capped at MAX_LAG_MS. The gate widens the
-   * account's window by it while it lasts. Zero when calm.
+   * How much this process has lagged lately: p99 event-loop delay beyond the sampling interval, over
+   * the last second and the one before (a stall is likelier right after another), capped at MAX_LAG_MS.
+   * The gate widens the account's spacing by it while it lasts (extra margin when busy). Zero when calm.
    */
   recentLagMs(): number {
     const now = performance.now();
     if (now - this.#lagReadAt >= 1_000) {
       // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
-      const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
-      const uncovered = WIRE_FACTOR * this.wire.recentHighMs() - (this.#marginMs - this.lateToleranceMs);
-      const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, loop, uncovered));
+      const delay = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
+      const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, delay));
       this.#recentLagMs = Math.max(lastSecond, this.#previousLagMs);
       this.#previousLagMs = lastSecond;
       this.#lag.reset();
@@ -182,41 +154,20 @@ export class AccountLimiter {
   }
 
   /**
-   * Before taking jobs: samples Redis TIME so the clock offset is known before the first grant,
-   * refuses (LimiterSetupError) when Redis is too far away for the margin to cover the tolerance it
-   * needs, and publishes the accounts' rates and this process's margin, which every process enforces
-   * from then on. Returns how many accounts' settings changed.
+   * Samples Redis TIME a few times so the clock offset is known before the first grant: a process's
+   * first calls would otherwise fire on a rough estimate. Call once at start, before taking jobs.
    */
-  async calibrate(
-    accounts: readonly { readonly id: string; readonly ratePerSecond: number }[] = [],
-    samples = 8,
-  ): Promise<number> {
+  async calibrate(samples = 8): Promise<void> {
     for (let i = 0; i < samples; i++) {
       const sentAt = RedisClock.localNow();
       const [seconds, micros] = await this.#redis.time();
       this.clock.observe(sentAt, Number(seconds) * 1000 + Number(micros) / 1000, RedisClock.localNow());
     }
-    const needed = this.lateToleranceMs + WIRE_RESERVE_MS;
-    if (needed > this.#marginMs) {
-      const rtt = 2 * this.clock.uncertaintyMs;
-      throw new LimiterSetupError(
-        `LIMITER_MARGIN_MS ${this.#marginMs} is too small for a Redis ${rtt.toFixed(1)} ms away (best of ${samples} round trips): ` +
-          `the limit could not be kept. Set LIMITER_MARGIN_MS to at least ${Math.ceil(needed)}, or run nearer Redis`,
-      );
-    }
-    if (accounts.length === 0) return 0;
-    const keys = accounts.map((account) => limiterKeys.account(this.#prefix, account.id));
-    const values = accounts.flatMap((account) => [
-      String(account.ratePerSecond),
-      String(Math.round(this.#marginMs * 1000)),
-    ]);
-    return (await this.#redis.gatePublish(keys.length, ...keys, ...values)) as number;
   }
 
-  /** Stops watching the event loop and the wire. */
+  /** Stops watching the event loop. */
   close(): void {
     this.#lag.disable();
-    this.wire.close();
   }
 
   async acquire(request: GateRequest): Promise<GateAnswer> {
@@ -226,7 +177,7 @@ export class AccountLimiter {
     const sentAt = RedisClock.localNow();
     const reply = (await this.#redis.gate(
       accountKey,
-      limiterKeys.tickets(this.#prefix, account.id),
+      limiterKeys.reservations(this.#prefix, account.id),
       limiterKeys.parked(this.#prefix, account.id),
       request.markerKey,
       request.jobKey,
@@ -236,16 +187,16 @@ export class AccountLimiter {
       // Without a call to track, the live-call key is a stand-in that no grant can find set.
       request.call?.liveKey ?? `${accountKey}:no-call`,
       request.lock?.key ?? accountKey,
-      limiterKeys.log(this.#prefix, account.id),
       request.jobId,
-      account.ratePerSecond,
-      Math.round(this.#marginMs * 1000),
+      this.spacingUs(account.ratePerSecond),
       this.#maxWaitUs,
+      this.#lateUs,
       request.parkedMember,
+      request.fresh ? 'fresh' : 'claim',
       Math.round(lagMs * 1000),
+      account.ratePerSecond,
       request.onGrant?.field ?? '',
       request.onGrant?.value ?? '',
-      request.release?.slotUs ?? '',
       request.lock?.token ?? '',
       request.call?.id ?? '',
       request.call?.overAfterMs ?? 0,
@@ -254,6 +205,12 @@ export class AccountLimiter {
     switch (reply[0]) {
       case 'marker':
         return { kind: 'finished', marker: String(reply[1]) };
+      case 'lost':
+        return { kind: 'lost' };
+      case 'busy':
+        return { kind: 'busy', deadline: Number(reply[1]) };
+      case 'stale':
+        return { kind: 'stale', callId: String(reply[1]) };
       case 'held':
         return {
           kind: 'held',
@@ -261,12 +218,6 @@ export class AccountLimiter {
           code: String(reply[2] ?? ''),
           since: Number(reply[3]),
         };
-      case 'lost':
-        return { kind: 'lost' };
-      case 'busy':
-        return { kind: 'busy', deadline: Number(reply[1]) };
-      case 'stale':
-        return { kind: 'stale', callId: String(reply[1]) };
       case 'grant':
       case 'park': {
         const redisNow = Number(reply[2]) / 1000;
@@ -281,14 +232,11 @@ export class AccountLimiter {
         const estimate = Math.min(latest, Math.max(earliest, this.clock.toLocal(slot)));
         const localSlot = Math.min(latest, estimate + spread / 2);
         if (reply[0] === 'park') return { kind: 'park', localSlot };
-        // The margin the gate spaced this slot with pays for the lateness and for the way to the wire.
-        const marginMs = Number(reply[3]) / 1000;
         return {
           kind: 'grant',
-          slotUs: String(reply[1]),
           localSlot,
           uncertaintyMs: spread,
-          allowedLateMs: Math.min(this.lateToleranceMs, marginMs - WIRE_RESERVE_MS),
+          allowedLateMs: Number(reply[3]) / 1000,
         };
       }
       default:
@@ -307,12 +255,10 @@ export class AccountLimiter {
 
   /**
    * How late after its slot a call sent right now may be (timer and event-loop lateness plus clock
-   * uncertainty). Past `allowedLateMs` the caller must give the slot back: the margin only absorbs that
-   * much jitter between the check and the request's arrival. Marks this async context as checked, so
-   * the request it makes next is timed from here to the wire.
+   * uncertainty). Past `lateToleranceMs` the caller must give the slot up: the margin only absorbs that
+   * much jitter between the check and the request's arrival.
    */
   lateness(grant: { readonly localSlot: number; readonly uncertaintyMs: number }): number {
-    this.wire.checked();
     return RedisClock.localNow() - grant.localSlot + grant.uncertaintyMs;
   }
 
@@ -347,6 +293,7 @@ export class AccountLimiter {
   async resume(accountId: string): Promise<string[] | null> {
     const parked = await this.#redis.gateResume(
       limiterKeys.account(this.#prefix, accountId),
+      limiterKeys.reservations(this.#prefix, accountId),
       limiterKeys.parked(this.#prefix, accountId),
       outboxKey(this.#prefix),
       Date.now(),
@@ -388,6 +335,5 @@ declare module 'ioredis' {
     gate(...args: (string | number)[]): Promise<unknown>;
     gateResume(...args: (string | number)[]): Promise<unknown>;
     gateHold(...args: (string | number)[]): Promise<unknown>;
-    gatePublish(...args: (string | number)[]): Promise<unknown>;
   }
 }

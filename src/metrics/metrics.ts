@@ -84,12 +84,6 @@ export class Metrics implements PipelineObserver, WebhookObserver {
     labelNames: ['account', 'why'] as const,
     registers: [this.registry],
   });
-  readonly #takes = new Counter({
-    name: 'fulfillment_job_takes_total',
-    help: 'Jobs taken from their queue by a worker, counting each return after a park: divided by jobs finished, the takes per job',
-    labelNames: ['queue'] as const,
-    registers: [this.registry],
-  });
   readonly #unknownAccounts = new Counter({
     name: 'fulfillment_jobs_unknown_account_total',
     help: 'Jobs parked because they name an account this process does not know (check FULFILLMENT_ACCOUNTS)',
@@ -282,10 +276,6 @@ export class Metrics implements PipelineObserver, WebhookObserver {
 
   parked(event: ObserverEvent<'parked'>): void {
     this.#parked.inc({ account: event.account, why: event.why });
-  }
-
-  taken(event: ObserverEvent<'taken'>): void {
-    this.#takes.inc({ queue: event.queue });
   }
 
   slotMissed(event: ObserverEvent<'slotMissed'>): void {

@@ -3,8 +3,6 @@ import type { OutcomeKind } from '../outcomes/types.js';
 
 /** What the pipeline reports as it works; the metrics module implements it. All optional, all sync. */
 export interface PipelineObserver {
-  /** A job taken from its queue by a worker (again after each park: the limiter's cost per job). */
-  taken?(event: { readonly queue: string }): void;
   outcome?(event: {
     readonly queue: string;
     readonly name: string;

@@ -10,7 +10,7 @@ import {
   validateJobData,
 } from '../jobs/index.js';
 import { type CallContext, type Ledger, LedgerError, type Settlement } from '../ledger/index.js';
-import { type AccountLimiter, type GrantedSlot, limiterKeys, RedisClock } from '../limiter/index.js';
+import { type AccountLimiter, limiterKeys, RedisClock } from '../limiter/index.js';
 import type { Logger } from '../log.js';
 import { classify } from '../outcomes/index.js';
 import type { DoneResult, Outcome } from '../outcomes/types.js';
@@ -115,7 +115,6 @@ export function createProcessor(
   const delays = deps.bookkeepingDelaysMs ?? BOOKKEEPING_DELAYS_MS;
 
   return async function runJob(job, token, signal) {
-    deps.observer?.taken?.({ queue: deps.queue });
     const run = await admit(job, token, signal);
     const finished = await passGate(run);
     if (finished) return finished;
@@ -186,9 +185,7 @@ export function createProcessor(
    */
   async function passGate(run: Run): Promise<JobResult | undefined> {
     const { account, job, keys } = run;
-    // A slot this run reached too late to use: given back with the next gate call, which serves the
-    // job ahead of jobs not yet let in.
-    let release: GrantedSlot | undefined;
+    let fresh = false;
     // The in-flight mark of this run, once written: a missed slot keeps it for the next grant.
     let marked = false;
     const unmark = async () => {
@@ -208,7 +205,7 @@ export function createProcessor(
         markerKey: keys.marker,
         shipMarkerKey: keys.shipMarker,
         jobKey: queueKeys.job(deps.prefix, deps.queue, run.jobId),
-        release,
+        fresh,
         // The in-flight mark must exist before the request leaves: a grant writes it in the same
         // step, so no round trip of its own sits between the grant and the send.
         onGrant: marked
@@ -227,7 +224,6 @@ export function createProcessor(
           ? {}
           : { lock: { key: `${queueKeys.job(deps.prefix, deps.queue, run.jobId)}:lock`, token: run.token } }),
       });
-      release = undefined;
       if (answer.kind === 'grant') marked = true;
       else await unmark();
       switch (answer.kind) {
@@ -267,12 +263,11 @@ export function createProcessor(
           const late = deps.limiter.lateness(answer);
           if (late <= answer.allowedLateMs && !run.signal?.aborted) return undefined;
           if (run.signal?.aborted) continue;
-          // Too busy to send on time: sending now could crowd the upstream's second. Give the slot back
-          // and ask for the earliest one again; the in-flight mark stays for it (removed if the job
-          // parks instead).
-          run.log.debug({ lateMs: late }, 'slot missed, asking again');
+          // Too busy to send on time: sending now could crowd the upstream's second. Give the slot up
+          // and ask for another; the in-flight mark stays for it (removed if the job parks instead).
+          run.log.debug({ lateMs: late }, 'slot missed, queueing again');
           deps.observer?.slotMissed?.({ account: account.id });
-          release = answer;
+          fresh = true;
         }
       }
     }

@@ -1,6 +1,5 @@
 import type { Worker } from 'bullmq';
 import { type Config, ConfigError, loadConfig } from '../../src/config/index.js';
-import { LimiterSetupError } from '../../src/limiter/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { WorkQueueName } from '../../src/queues/keys.js';
 import type { PipelineObserver } from '../../src/queues/observer.js';
@@ -92,15 +91,7 @@ export async function startServiceProcess(
     // With records in PostgreSQL, the outbox must be read by them before any job can finish.
     if (config.databaseUrl !== null) await ensureRecordsGroup(redis, config.prefix);
     // Before the first job: know Redis's clock and pay the HTTP clients' first-call costs.
-    // Also publishes the accounts' rates and the margin (every process enforces the latest), and
-    // refuses to start when Redis is too far away for the margin to keep the limit.
-    try {
-      await service.limiter.calibrate(config.accounts);
-    } catch (err) {
-      if (!(err instanceof LimiterSetupError)) throw err;
-      process.stderr.write(`fulfillment: ${err.message}\n`);
-      process.exit(1);
-    }
+    await service.limiter.calibrate();
     await warmUpClients(config.upstreamTimeoutMs);
   }
   const workers = queues.map((queue) =>
