@@ -10,7 +10,13 @@ import {
   validateJobData,
 } from '../jobs/index.js';
 import { type CallContext, type Ledger, LedgerError, type Settlement } from '../ledger/index.js';
-import { type AccountLimiter, limiterKeys, RedisClock } from '../limiter/index.js';
+import {
+  type AccountLimiter,
+  type GateAnswer,
+  type GateRequest,
+  limiterKeys,
+  RedisClock,
+} from '../limiter/index.js';
 import type { Logger } from '../log.js';
 import { classify } from '../outcomes/index.js';
 import type { DoneResult, Outcome } from '../outcomes/types.js';
@@ -180,66 +186,34 @@ export function createProcessor(
   /**
    * Asks the account's gate until it grants a slot this run reaches in time, and waits for it.
    * Returns a result when the job turns out finished; throws to park the job (its turn, a held
-   * account, another run's call in flight) or to stop (lock lost). On return the in-flight mark and
-   * the live-call key of this run exist, and the call may leave.
+   * account, another run's call in flight) or to stop (lock lost, run aborted). On return the
+   * in-flight mark and the live call of this run exist, and the call may leave.
    */
   async function passGate(run: Run): Promise<JobResult | undefined> {
-    const { account, job, keys } = run;
+    const { account, job } = run;
     let fresh = false;
     // The in-flight mark of this run, once written: a missed slot keeps it for the next grant.
     let marked = false;
-    const unmark = async () => {
-      if (!marked) return;
-      await deps.ledger.settle(run.ctx, { amount: 0 }, Date.now(), { liveKey: keys.live });
-      marked = false;
-    };
     for (;;) {
       if (run.signal?.aborted) {
-        await unmark();
+        if (marked) await unmark(run);
         throw new Error(`job ${run.jobId}: processing aborted (${String(run.signal.reason)})`);
       }
-      const answer = await deps.limiter.acquire({
-        account,
-        jobId: run.jobId,
-        parkedMember: `${deps.queue}/${run.jobId}`,
-        markerKey: keys.marker,
-        shipMarkerKey: keys.shipMarker,
-        jobKey: queueKeys.job(deps.prefix, deps.queue, run.jobId),
-        fresh,
-        // The in-flight mark must exist before the request leaves: a grant writes it in the same
-        // step, so no round trip of its own sits between the grant and the send.
-        onGrant: marked
-          ? undefined
-          : {
-              key: deps.ledger.inflightKey(),
-              field: deps.ledger.inflightField(run.ctx),
-              value: deps.ledger.inflightValue(run.ctx, Date.now()),
-            },
-        call: {
-          liveKey: keys.live,
-          id: deps.ledger.inflightField(run.ctx),
-          overAfterMs: deps.upstreamTimeoutMs + CALL_SLACK_MS,
-        },
-        ...(run.token === undefined
-          ? {}
-          : { lock: { key: `${queueKeys.job(deps.prefix, deps.queue, run.jobId)}:lock`, token: run.token } }),
-      });
+      const answer = await deps.limiter.acquire(gateRequest(run, { fresh, marked }));
       if (answer.kind === 'grant') marked = true;
-      else await unmark();
+      else if (marked) {
+        await unmark(run);
+        marked = false;
+      }
       switch (answer.kind) {
         case 'finished':
           return finishFromMarker(job, answer.marker);
         case 'lost':
           // Another worker took the job over (this one stalled past its lock): it is theirs now.
           throw new Error(`job ${run.jobId}: lock lost to another worker; not calling`);
-        case 'stale': {
-          const entry = await deps.ledger.recoverCall(answer.callId, keys.live);
-          if (entry) {
-            deps.observer?.unknownCharge?.({ account: account.id });
-            run.log.warn({ entry: entry.id }, 'call left in flight by an earlier run: charge unknown');
-          }
+        case 'stale':
+          await recoverStaleCall(run, answer.callId);
           continue;
-        }
         case 'busy':
           // Another run's call of this shipment may still be in flight: come back when it is surely over.
           deps.observer?.parked?.({ account: account.id, why: 'busy' });
@@ -253,24 +227,71 @@ export function createProcessor(
           await job.moveToDelayed(Date.now() + wait, run.token);
           throw new DelayedError(`waiting for account ${account.id}'s turn`);
         }
-        case 'grant': {
-          const waitStart = performance.now();
-          await deps.limiter.waitForSlot(answer);
-          deps.observer?.limiterWait?.({
-            account: account.id,
-            seconds: (performance.now() - waitStart) / 1000,
-          });
-          const late = deps.limiter.lateness(answer);
-          if (late <= answer.allowedLateMs && !run.signal?.aborted) return undefined;
-          if (run.signal?.aborted) continue;
-          // Too busy to send on time: sending now could crowd the upstream's second. Give the slot up
-          // and ask for another; the in-flight mark stays for it (removed if the job parks instead).
-          run.log.debug({ lateMs: late }, 'slot missed, queueing again');
-          deps.observer?.slotMissed?.({ account: account.id });
+        case 'grant':
+          if (await reachedInTime(run, answer)) return undefined;
+          // Too busy to send on time (or aborted): ask for another slot; the in-flight mark stays.
           fresh = true;
-        }
       }
     }
+  }
+
+  /** What the gate is asked for this run: the keys it checks and what a grant writes. */
+  function gateRequest(run: Run, state: { fresh: boolean; marked: boolean }): GateRequest {
+    const jobKey = queueKeys.job(deps.prefix, deps.queue, run.jobId);
+    return {
+      account: run.account,
+      jobId: run.jobId,
+      parkedMember: `${deps.queue}/${run.jobId}`,
+      markerKey: run.keys.marker,
+      shipMarkerKey: run.keys.shipMarker,
+      jobKey,
+      fresh: state.fresh,
+      // The in-flight mark must exist before the request leaves: a grant writes it in the same step,
+      // so no round trip of its own sits between the grant and the send.
+      onGrant: state.marked
+        ? undefined
+        : {
+            key: deps.ledger.inflightKey(),
+            field: deps.ledger.inflightField(run.ctx),
+            value: deps.ledger.inflightValue(run.ctx, Date.now()),
+          },
+      call: {
+        liveKey: run.keys.live,
+        id: deps.ledger.inflightField(run.ctx),
+        overAfterMs: deps.upstreamTimeoutMs + CALL_SLACK_MS,
+      },
+      ...(run.token === undefined ? {} : { lock: { key: `${jobKey}:lock`, token: run.token } }),
+    };
+  }
+
+  /** Waits for a granted slot; true when the call may leave (not late, not aborted). */
+  async function reachedInTime(run: Run, grant: Extract<GateAnswer, { kind: 'grant' }>): Promise<boolean> {
+    const waitStart = performance.now();
+    await deps.limiter.waitForSlot(grant);
+    deps.observer?.limiterWait?.({
+      account: run.account.id,
+      seconds: (performance.now() - waitStart) / 1000,
+    });
+    if (run.signal?.aborted) return false;
+    const late = deps.limiter.lateness(grant);
+    if (late <= grant.allowedLateMs) return true;
+    // Sending now could crowd the upstream's second: the slot is given up.
+    run.log.debug({ lateMs: late }, 'slot missed, queueing again');
+    deps.observer?.slotMissed?.({ account: run.account.id });
+    return false;
+  }
+
+  /** Ends this run's unsent call: its in-flight mark and live call go, recording nothing. */
+  async function unmark(run: Run): Promise<void> {
+    await deps.ledger.settle(run.ctx, { amount: 0 }, Date.now(), { liveKey: run.keys.live });
+  }
+
+  /** An earlier run's call that never settled and is surely over: a charge unknown, once. */
+  async function recoverStaleCall(run: Run, callId: string): Promise<void> {
+    const entry = await deps.ledger.recoverCall(callId, run.keys.live);
+    if (!entry) return;
+    deps.observer?.unknownCharge?.({ account: run.account.id });
+    run.log.warn({ entry: entry.id }, 'call left in flight by an earlier run: charge unknown');
   }
 
   /** The job waits with the rest of its held account's jobs, spending no attempt; resume promotes it. */
