@@ -109,16 +109,7 @@ export class DeadLetters {
     const jobId = String(job.id);
     const deadId = deadLetterId(queue, jobId);
     const record = deadRecord(job, queue, info, deadId);
-    const event: EventDataMap['job.dead'] = {
-      id: deadId,
-      queue,
-      name: record.name,
-      account: record.account,
-      code: info.code,
-      message: info.message,
-      reason: info.reason,
-      attemptsMade: info.attemptsMade,
-    };
+    const event = deadEvent(record, deadId);
     return (await redis.fulfillBury(
       4,
       queueKeys.marker(prefix, jobId),
@@ -316,16 +307,7 @@ export class DeadLetters {
             failedAt: failed.finishedOn ?? Date.now(),
           };
     const record = deadRecord(failed, queueName, info, deadId);
-    const event: EventDataMap['job.dead'] = {
-      id: deadId,
-      queue: queueName,
-      name: record.name,
-      account: record.account,
-      code: info.code,
-      message: info.message,
-      reason: info.reason,
-      attemptsMade: info.attemptsMade,
-    };
+    const event = deadEvent(record, deadId);
     return (await redis.fulfillSweepFailed(
       4,
       markerKey,
@@ -376,4 +358,10 @@ export class DeadLetters {
     }
     return selected;
   }
+}
+
+/** The job.dead event of a dead-letter entry, recorded by the script that adds the entry. */
+function deadEvent(record: DeadRecord, deadId: string): EventDataMap['job.dead'] {
+  const { queue, name, account, code, message, reason, attemptsMade } = record;
+  return { id: deadId, queue, name, account, code, message, reason, attemptsMade };
 }
