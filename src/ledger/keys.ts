@@ -80,3 +80,26 @@ export function lexBounds(range: { from?: number; to?: number }, after?: string)
   const max = range.to === undefined ? '+' : `(${timeKey(range.to)}`;
   return [min, max];
 }
+
+/** A query's time range, each bound checked as epoch milliseconds. */
+export function checkRange(q: { readonly from?: number; readonly to?: number }): {
+  from?: number;
+  to?: number;
+} {
+  return {
+    ...(q.from === undefined ? {} : { from: checkTime(q.from, 'from') }),
+    ...(q.to === undefined ? {} : { to: checkTime(q.to, 'to') }),
+  };
+}
+
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1_000;
+
+/** A page's size: the default when absent, else an integer from 1 to MAX_PAGE_LIMIT. */
+export function checkPageLimit(limit: number | undefined): number {
+  const value = limit ?? DEFAULT_PAGE_LIMIT;
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_PAGE_LIMIT) {
+    throw new LedgerError('bad_query', `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+  }
+  return value;
+}

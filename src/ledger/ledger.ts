@@ -4,6 +4,8 @@ import { checkContext, decodeEntry, decodeMark, encodeMark, makeEntry } from './
 import { LedgerError } from './errors.js';
 import {
   callId,
+  checkPageLimit,
+  checkRange,
   checkTime,
   decodeCursor,
   encodeCursor,
@@ -27,8 +29,6 @@ import type {
   TimeRange,
 } from './types.js';
 
-export const DEFAULT_PAGE_LIMIT = 100;
-export const MAX_PAGE_LIMIT = 1_000;
 /** Entries read per round trip when a summary or an export walks a range. */
 const SCAN_BATCH = 1_000;
 
@@ -170,10 +170,7 @@ export class Ledger {
 
   /** One page of entries in time order (ties by id); `next` is null on the last page. */
   async entries(q: EntriesQuery = {}): Promise<EntriesPage> {
-    const limit = q.limit ?? DEFAULT_PAGE_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
-      throw new LedgerError('bad_query', `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
-    }
+    const limit = checkPageLimit(q.limit);
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const rows = await this.page(checkRange(q), after, limit + 1);
     const more = rows.length > limit;
@@ -276,13 +273,6 @@ function settledAmount(settlement: Settlement): number | null {
     throw new LedgerError('bad_settlement', `a settlement is { amount >= 0 } or { unknown: true }`);
   }
   return amount;
-}
-
-function checkRange(q: TimeRange): TimeRange {
-  return {
-    ...(q.from === undefined ? {} : { from: checkTime(q.from, 'from') }),
-    ...(q.to === undefined ? {} : { to: checkTime(q.to, 'to') }),
-  };
 }
 
 function escapeGlob(text: string): string {

@@ -1,17 +1,15 @@
 import { csvHeader, csvRow } from '../ledger/csv.js';
 import {
-  DEFAULT_PAGE_LIMIT,
   type EntriesPage,
   type EntriesQuery,
   type LedgerEntry,
   LedgerError,
-  MAX_PAGE_LIMIT,
   type Summary,
   type SummaryQuery,
   type TimeRange,
   type Totals,
 } from '../ledger/index.js';
-import { checkTime, decodeCursor, encodeCursor, member } from '../ledger/keys.js';
+import { checkPageLimit, checkRange, decodeCursor, encodeCursor, member } from '../ledger/keys.js';
 import type { Pool } from './pool.js';
 
 /** What the /v1/ledger routes read: the Redis ledger, or this one over PostgreSQL. */
@@ -79,10 +77,7 @@ export class SqlLedgerReader implements LedgerReader {
   }
 
   async entries(q: EntriesQuery = {}): Promise<EntriesPage> {
-    const limit = q.limit ?? DEFAULT_PAGE_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
-      throw new LedgerError('bad_query', `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
-    }
+    const limit = checkPageLimit(q.limit);
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const rows = await this.page(checkRange(q), after, limit + 1);
     const more = rows.length > limit;
@@ -161,11 +156,4 @@ function rangeWhere(range: TimeRange): [string, unknown[]] {
     clauses.push(`at < $${params.length}::timestamptz`);
   }
   return [clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params];
-}
-
-function checkRange(q: TimeRange): TimeRange {
-  return {
-    ...(q.from === undefined ? {} : { from: checkTime(q.from, 'from') }),
-    ...(q.to === undefined ? {} : { to: checkTime(q.to, 'to') }),
-  };
 }
