@@ -125,8 +125,9 @@ export function createProcessor(
     const finished = await passGate(run);
     if (finished) return finished;
     const reply = await callUpstream(run);
-    const decision = decide(run, reply);
-    await settle(run, reply, decision);
+    const outcome = classify(run.account.provider, reply, run.name);
+    const decision = decide(run, reply, outcome);
+    await settle(run, reply, outcome, decision);
     return act(run, decision);
   };
 
@@ -323,8 +324,7 @@ export function createProcessor(
   }
 
   /** The outcome of the answer, and what it makes of the job: done, retry, dead (now or given up), hold. */
-  function decide(run: Run, reply: UpstreamReply): Decision {
-    const outcome = classify(run.account.provider, reply, run.name);
+  function decide(run: Run, reply: UpstreamReply, outcome: Outcome): Decision {
     const attemptsMade = run.job.attemptsMade + 1;
     switch (outcome.outcome) {
       case 'done':
@@ -357,7 +357,7 @@ export function createProcessor(
    * Records the call: its charge (or unknown), the end of its in-flight mark and live-call key, and a
    * done or dead job's marker, in one script. Tried again locally if Redis fails; never by calling.
    */
-  async function settle(run: Run, reply: UpstreamReply, decision: Decision): Promise<void> {
+  async function settle(run: Run, reply: UpstreamReply, outcome: Outcome, decision: Decision): Promise<void> {
     const { keys } = run;
     const alsoSet =
       decision.kind === 'done'
@@ -389,7 +389,6 @@ export function createProcessor(
       }
     });
     if (entry?.status === 'unknown') deps.observer?.unknownCharge?.({ account: run.account.id });
-    const outcome = classify(run.account.provider, reply, run.name);
     deps.observer?.outcome?.({
       queue: deps.queue,
       name: run.name,
