@@ -47,8 +47,11 @@ function compiledEntry(entry: string): string {
     packages: 'external',
     logLevel: 'error',
   });
-  // The bundle reads the queues' Lua scripts from beside itself, as the compiled module does.
-  cpSync(join(ROOT, 'src', 'queues', 'scripts'), join(BUILD_DIR, 'scripts'), { recursive: true });
+  // The bundle reads the Lua scripts from beside itself, as the compiled modules do (one folder: the
+  // queues' and the limiter's script names differ).
+  for (const from of ['queues', 'limiter']) {
+    cpSync(join(ROOT, 'src', from, 'scripts'), join(BUILD_DIR, 'scripts'), { recursive: true });
+  }
   compiled.set(entry, out);
   return out;
 }

@@ -1,19 +1,27 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { outboxKey } from '../events/keys.js';
+import { luaSource } from '../runtime/lua.js';
 import { RedisClock } from './clock.js';
-import { GATE_SCRIPT, HOLD_SCRIPT, RESUME_SCRIPT } from './gate-script.js';
 import { limiterKeys } from './keys.js';
 
 export { RedisClock } from './clock.js';
 export { limiterKeys } from './keys.js';
+
+/** The limiter cannot keep the limit with these settings (Redis too far for the margin): do not start. */
+export class LimiterSetupError extends Error {
+  override readonly name = 'LimiterSetupError';
+}
 
 export interface LimiterOptions {
   /** Extra spacing per `rate` calls, absorbing jitter between grant and arrival (LIMITER_MARGIN_MS). */
   readonly marginMs: number;
   /** The longest a job waits for its slot inside its worker slot; later slots park the job. */
   readonly maxWaitMs?: number;
-  /** How late after its slot a call may still leave; later, the slot is given up and the job queues again. */
+  /**
+   * How late after its slot a call may still leave; later, the slot is given up and the job takes
+   * another. Unset: the floor plus the clock spread measured against Redis (see lateToleranceMs).
+   */
   readonly lateToleranceMs?: number;
   /** Each account's provider, named in the account.held and account.resumed events. */
   readonly providers?: ReadonlyMap<string, string>;
@@ -28,8 +36,8 @@ export interface GateRequest {
   readonly markerKey: string;
   /** The job's BullMQ hash: parked for its turn, the job is given priority 0 there (see the gate). */
   readonly jobKey: string;
-  /** Ignore any reservation (after giving up a slot we were too late for). */
-  readonly fresh?: boolean;
+  /** The job reached a granted slot too late to send: it is first in its account's line. */
+  readonly again?: boolean;
   /** A hash field to write with a grant, in the same step (the ledger's in-flight mark). */
   readonly onGrant?: { readonly key: string; readonly field: string; readonly value: string };
   /** The marker of the shipment key derived from the job's data (the job id's marker when the same). */
@@ -57,7 +65,7 @@ export type GateAnswer =
       /** How late it may leave: the limiter's late tolerance (the gate says so with each grant). */
       readonly allowedLateMs: number;
     }
-  /** Park the job until shortly before `localSlot`; the slot is reserved for it. */
+  /** Park the job until shortly before `localSlot`, its estimated turn in the account's line. */
   | { readonly kind: 'park'; readonly localSlot: number }
   | { readonly kind: 'held'; readonly reason: string; readonly code: string; readonly since: number }
   | { readonly kind: 'finished'; readonly marker: string }
@@ -88,6 +96,12 @@ export interface AccountState {
 const LAG_RESOLUTION_MS = 10;
 /** The most lag the gate widens an account's spacing for, ms. */
 const MAX_LAG_MS = 100;
+/** The least tolerance: timers and the event loop make a call this late even on a calm host, ms. */
+const TOLERANCE_FLOOR_MS = 10;
+/** The part of the margin kept for the way from the check to the upstream, never spent on tolerance, ms. */
+const WIRE_RESERVE_MS = 20;
+
+const SCRIPTS = new URL('./scripts/', import.meta.url);
 
 type GateReply = [string, string | number, (string | number)?, (string | number)?];
 
@@ -102,8 +116,7 @@ export class AccountLimiter {
   readonly #marginMs: number;
   readonly #providers: ReadonlyMap<string, string>;
   readonly #maxWaitUs: number;
-  readonly #lateUs: number;
-  readonly lateToleranceMs: number;
+  readonly #fixedToleranceMs: number | undefined;
   readonly clock = new RedisClock();
   readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   #lagReadAt = 0;
@@ -115,20 +128,31 @@ export class AccountLimiter {
     this.#prefix = prefix;
     this.#marginMs = options.marginMs;
     this.#providers = options.providers ?? new Map();
-    this.#maxWaitUs = Math.round((options.maxWaitMs ?? 250) * 1000);
-    this.lateToleranceMs = options.lateToleranceMs ?? 10;
-    this.#lateUs = Math.round(this.lateToleranceMs * 1000);
+    this.#maxWaitUs = Math.round((options.maxWaitMs ?? 1000) * 1000);
+    this.#fixedToleranceMs = options.lateToleranceMs;
     this.#lag.enable();
     if (!redis.gate) {
-      redis.defineCommand('gate', { numberOfKeys: 9, lua: GATE_SCRIPT });
-      redis.defineCommand('gateResume', { numberOfKeys: 4, lua: RESUME_SCRIPT });
-      redis.defineCommand('gateHold', { numberOfKeys: 2, lua: HOLD_SCRIPT });
+      redis.defineCommand('gate', { numberOfKeys: 9, lua: luaSource(SCRIPTS, 'gate.lua') });
+      redis.defineCommand('gateResume', { numberOfKeys: 3, lua: luaSource(SCRIPTS, 'resume.lua') });
+      redis.defineCommand('gateHold', { numberOfKeys: 2, lua: luaSource(SCRIPTS, 'hold.lua') });
+      redis.defineCommand('gatePublish', { numberOfKeys: 1, lua: luaSource(SCRIPTS, 'publish.lua') });
     }
   }
 
   /**
+   * How late after its slot a call may leave, ms. The lateness a caller sees always includes the
+   * clock spread (at least the best Redis round trip), so a fixed tolerance would stop all sending
+   * once Redis is further away than it: the tolerance is that spread plus a floor, unless configured.
+   */
+  get lateToleranceMs(): number {
+    if (this.#fixedToleranceMs !== undefined) return this.#fixedToleranceMs;
+    const spread = 2 * this.clock.uncertaintyMs;
+    return TOLERANCE_FLOOR_MS + (Number.isFinite(spread) ? spread : 0);
+  }
+
+  /**
    * Spacing between calls of one account with no lag, µs: (1000 ms + margin) / rate. The gate adds
-   * twice the account's worst recent lag per window: see GATE_SCRIPT.
+   * twice the account's worst recent lag per window: see scripts/gate.lua.
    */
   spacingUs(ratePerSecond: number): number {
     return Math.ceil(((1000 + this.#marginMs) * 1000) / ratePerSecond);
@@ -154,15 +178,41 @@ export class AccountLimiter {
   }
 
   /**
-   * Samples Redis TIME a few times so the clock offset is known before the first grant: a process's
-   * first calls would otherwise fire on a rough estimate. Call once at start, before taking jobs.
+   * Before taking jobs: samples Redis TIME so the clock offset (and the tolerance) is known before
+   * the first grant; refuses (LimiterSetupError) when Redis is too far away for the margin to cover
+   * the tolerance it needs; publishes the accounts' rates and this process's spacing, which every
+   * process's gate enforces from its next grant. Returns how many accounts' settings changed.
    */
-  async calibrate(samples = 8): Promise<void> {
+  async calibrate(
+    accounts: readonly { readonly id: string; readonly ratePerSecond: number }[] = [],
+    samples = 8,
+  ): Promise<number> {
     for (let i = 0; i < samples; i++) {
       const sentAt = RedisClock.localNow();
       const [seconds, micros] = await this.#redis.time();
       this.clock.observe(sentAt, Number(seconds) * 1000 + Number(micros) / 1000, RedisClock.localNow());
     }
+    const needed = this.lateToleranceMs + WIRE_RESERVE_MS;
+    if (needed > this.#marginMs) {
+      const rtt = 2 * this.clock.uncertaintyMs;
+      throw new LimiterSetupError(
+        `LIMITER_MARGIN_MS ${this.#marginMs} is too small for a Redis ${rtt.toFixed(1)} ms away (best of ${samples} round trips): ` +
+          `the limit could not be kept. Set LIMITER_MARGIN_MS to at least ${Math.ceil(needed)}, or run nearer Redis`,
+      );
+    }
+    let changed = 0;
+    for (const account of accounts) changed += await this.#publish(account);
+    return changed;
+  }
+
+  async #publish(account: { readonly id: string; readonly ratePerSecond: number }): Promise<number> {
+    return (await this.#redis.gatePublish(
+      limiterKeys.account(this.#prefix, account.id),
+      account.ratePerSecond,
+      this.spacingUs(account.ratePerSecond),
+      Math.round(this.#marginMs * 1000),
+      this.#maxWaitUs,
+    )) as number;
   }
 
   /** Stops watching the event loop. */
@@ -171,36 +221,8 @@ export class AccountLimiter {
   }
 
   async acquire(request: GateRequest): Promise<GateAnswer> {
-    const { account } = request;
-    const lagMs = this.recentLagMs();
-    const accountKey = limiterKeys.account(this.#prefix, account.id);
     const sentAt = RedisClock.localNow();
-    const reply = (await this.#redis.gate(
-      accountKey,
-      limiterKeys.reservations(this.#prefix, account.id),
-      limiterKeys.parked(this.#prefix, account.id),
-      request.markerKey,
-      request.jobKey,
-      // Without a field to write, KEYS[6] is only a stand-in (a key the script already holds).
-      request.onGrant?.key ?? accountKey,
-      request.shipMarkerKey ?? request.markerKey,
-      // Without a call to track, the live-call key is a stand-in that no grant can find set.
-      request.call?.liveKey ?? `${accountKey}:no-call`,
-      request.lock?.key ?? accountKey,
-      request.jobId,
-      this.spacingUs(account.ratePerSecond),
-      this.#maxWaitUs,
-      this.#lateUs,
-      request.parkedMember,
-      request.fresh ? 'fresh' : 'claim',
-      Math.round(lagMs * 1000),
-      account.ratePerSecond,
-      request.onGrant?.field ?? '',
-      request.onGrant?.value ?? '',
-      request.lock?.token ?? '',
-      request.call?.id ?? '',
-      request.call?.overAfterMs ?? 0,
-    )) as GateReply;
+    const reply = (await this.#redis.gate(...this.#gateArgs(request))) as GateReply;
     const receivedAt = RedisClock.localNow();
     switch (reply[0]) {
       case 'marker':
@@ -219,29 +241,62 @@ export class AccountLimiter {
           since: Number(reply[3]),
         };
       case 'grant':
-      case 'park': {
-        const redisNow = Number(reply[2]) / 1000;
-        const slot = Number(reply[1]) / 1000;
-        this.clock.observe(sentAt, redisNow, receivedAt);
-        // The script ran somewhere between sentAt and receivedAt, so the slot is, on our clock, between
-        // these bounds; the offset from the best recent sample narrows it. Fire at the late edge of what
-        // remains: early is never safe (it crowds the previous second), late is measured and bounded.
-        const earliest = sentAt + (slot - redisNow);
-        const latest = receivedAt + (slot - redisNow);
-        const spread = Math.min(latest - earliest, 2 * this.clock.uncertaintyMs);
-        const estimate = Math.min(latest, Math.max(earliest, this.clock.toLocal(slot)));
-        const localSlot = Math.min(latest, estimate + spread / 2);
-        if (reply[0] === 'park') return { kind: 'park', localSlot };
-        return {
-          kind: 'grant',
-          localSlot,
-          uncertaintyMs: spread,
-          allowedLateMs: Number(reply[3]) / 1000,
-        };
-      }
+      case 'park':
+        return this.#timed(reply, sentAt, receivedAt);
       default:
         throw new Error(`limiter gate answered ${String(reply[0])}`);
     }
+  }
+
+  /** The gate script's KEYS and ARGV for a request (see scripts/gate.lua). */
+  #gateArgs(request: GateRequest): (string | number)[] {
+    const { account } = request;
+    const accountKey = limiterKeys.account(this.#prefix, account.id);
+    return [
+      accountKey,
+      limiterKeys.line(this.#prefix, account.id),
+      limiterKeys.parked(this.#prefix, account.id),
+      request.markerKey,
+      request.jobKey,
+      // Without a field to write, KEYS[6] is only a stand-in (a key the script already holds).
+      request.onGrant?.key ?? accountKey,
+      request.shipMarkerKey ?? request.markerKey,
+      // Without a call to track, the live-call key is a stand-in that no grant can find set.
+      request.call?.liveKey ?? `${accountKey}:no-call`,
+      request.lock?.key ?? accountKey,
+      request.jobId,
+      this.spacingUs(account.ratePerSecond),
+      this.#maxWaitUs,
+      Math.round(this.lateToleranceMs * 1000),
+      request.parkedMember,
+      request.again ? 'again' : 'first',
+      Math.round(this.recentLagMs() * 1000),
+      account.ratePerSecond,
+      request.onGrant?.field ?? '',
+      request.onGrant?.value ?? '',
+      request.lock?.token ?? '',
+      request.call?.id ?? '',
+      request.call?.overAfterMs ?? 0,
+    ];
+  }
+
+  /**
+   * A grant or park in this process's time. The script ran somewhere between sentAt and receivedAt,
+   * so the slot is, on our clock, between these bounds; the offset from the best recent sample
+   * narrows it. Fire at the late edge of what remains: early is never safe (it crowds the previous
+   * second), late is measured and bounded.
+   */
+  #timed(reply: GateReply, sentAt: number, receivedAt: number): GateAnswer {
+    const redisNow = Number(reply[2]) / 1000;
+    const slot = Number(reply[1]) / 1000;
+    this.clock.observe(sentAt, redisNow, receivedAt);
+    const earliest = sentAt + (slot - redisNow);
+    const latest = receivedAt + (slot - redisNow);
+    const spread = Math.min(latest - earliest, 2 * this.clock.uncertaintyMs);
+    const estimate = Math.min(latest, Math.max(earliest, this.clock.toLocal(slot)));
+    const localSlot = Math.min(latest, estimate + spread / 2);
+    if (reply[0] === 'park') return { kind: 'park', localSlot };
+    return { kind: 'grant', localSlot, uncertaintyMs: spread, allowedLateMs: Number(reply[3]) / 1000 };
   }
 
   /** Waits until the granted slot (never before it). */
@@ -293,7 +348,6 @@ export class AccountLimiter {
   async resume(accountId: string): Promise<string[] | null> {
     const parked = await this.#redis.gateResume(
       limiterKeys.account(this.#prefix, accountId),
-      limiterKeys.reservations(this.#prefix, accountId),
       limiterKeys.parked(this.#prefix, accountId),
       outboxKey(this.#prefix),
       Date.now(),
@@ -335,5 +389,6 @@ declare module 'ioredis' {
     gate(...args: (string | number)[]): Promise<unknown>;
     gateResume(...args: (string | number)[]): Promise<unknown>;
     gateHold(...args: (string | number)[]): Promise<unknown>;
+    gatePublish(...args: (string | number)[]): Promise<unknown>;
   }
 }

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { luaSource } from '../runtime/lua.js';
 
 /**
  * The Lua scripts of the enqueue, the dead-letter moves and the resume's promotion, one file each in ./scripts
- * (read from beside this module: `npm run build` copies them next to the compiled one). A line
- * `--- @include "name"` takes in ./scripts/includes/name.lua, as BullMQ's own commands do.
+ * (read as src/runtime/lua.ts says, with `--- @include "name"` lines taking in ./scripts/includes/).
  */
 const SCRIPTS = {
   fulfillEnqueue: 'enqueue.lua',
@@ -18,25 +17,9 @@ const SCRIPTS = {
 
 export type QueueScript = keyof typeof SCRIPTS;
 
-const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
-const sources = new Map<string, string>();
-
-/** A script's text with its includes in place, each once, includes of includes too (read once per process). */
+/** A script's text with its includes in place (see luaSource). */
 export function scriptSource(name: QueueScript): string {
-  let source = sources.get(name);
-  if (source === undefined) {
-    const dir = new URL('./scripts/', import.meta.url);
-    const seen = new Set<string>();
-    const expand = (text: string): string =>
-      text.replace(INCLUDE, (_line, include: string) => {
-        if (seen.has(include)) return '';
-        seen.add(include);
-        return expand(readFileSync(new URL(`includes/${include}.lua`, dir), 'utf8'));
-      });
-    source = expand(readFileSync(new URL(SCRIPTS[name], dir), 'utf8'));
-    sources.set(name, source);
-  }
-  return source;
+  return luaSource(new URL('./scripts/', import.meta.url), SCRIPTS[name]);
 }
 
 /** Defines the scripts as ioredis commands on a connection (once; callers pass the number of keys). */

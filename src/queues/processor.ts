@@ -55,7 +55,7 @@ export interface ProcessorDeps {
 }
 
 /** A parked job comes back this long before its slot, to be picked up and waiting in time. */
-const PARK_LEAD_MS = 100;
+const PARK_LEAD_MS = 300;
 /** A job of a held account rechecks this often even if no resume promotes it (a safety net). */
 const HOLD_RECHECK_MS = 300_000;
 /** A job naming an account this process does not know (a rolling deploy adding it) looks again this often. */
@@ -192,7 +192,7 @@ export function createProcessor(
    */
   async function passGate(run: Run): Promise<JobResult | undefined> {
     const { account, job } = run;
-    let fresh = false;
+    let again = false;
     // The in-flight mark of this run, once written: a missed slot keeps it for the next grant.
     let marked = false;
     for (;;) {
@@ -200,7 +200,7 @@ export function createProcessor(
         if (marked) await unmark(run);
         throw new Error(`job ${run.jobId}: processing aborted (${String(run.signal.reason)})`);
       }
-      const answer = await deps.limiter.acquire(gateRequest(run, { fresh, marked }));
+      const answer = await deps.limiter.acquire(gateRequest(run, { again, marked }));
       if (answer.kind === 'grant') marked = true;
       else if (marked) {
         await unmark(run);
@@ -230,14 +230,14 @@ export function createProcessor(
         }
         case 'grant':
           if (await reachedInTime(run, answer)) return undefined;
-          // Too busy to send on time (or aborted): ask for another slot; the in-flight mark stays.
-          fresh = true;
+          // Too busy to send on time (or aborted): take another reserved slot; the in-flight mark stays.
+          again = true;
       }
     }
   }
 
   /** What the gate is asked for this run: the keys it checks and what a grant writes. */
-  function gateRequest(run: Run, state: { fresh: boolean; marked: boolean }): GateRequest {
+  function gateRequest(run: Run, state: { again: boolean; marked: boolean }): GateRequest {
     const jobKey = queueKeys.job(deps.prefix, deps.queue, run.jobId);
     return {
       account: run.account,
@@ -246,7 +246,7 @@ export function createProcessor(
       markerKey: run.keys.marker,
       shipMarkerKey: run.keys.shipMarker,
       jobKey,
-      fresh: state.fresh,
+      again: state.again,
       // The in-flight mark must exist before the request leaves: a grant writes it in the same step,
       // so no round trip of its own sits between the grant and the send.
       onGrant: state.marked

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GATE_SCRIPT, LAG_MEMORY_US } from '../../src/limiter/gate-script.js';
 import { limiterKeys } from '../../src/limiter/index.js';
+import { luaSource } from '../../src/runtime/lua.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 
 // The gate script on its own, called as the limiter calls it: the slot arithmetic is checked on Redis
@@ -18,6 +18,9 @@ const MAX_WAIT_US = 250_000;
 const LATE_US = 10_000;
 
 const RATE = 10;
+/** How long a reported lag keeps spacing an account's slots (LAG_MEMORY in gate.lua), µs. */
+const LAG_MEMORY_US = 2_000_000;
+const GATE_SCRIPT = luaSource(new URL('../../src/limiter/scripts/', import.meta.url), 'gate.lua');
 
 interface Reply {
   readonly kind: string;
@@ -30,7 +33,7 @@ interface Reply {
 async function gate(
   account: string,
   job: string,
-  mode: 'claim' | 'fresh' = 'claim',
+  mode: 'first' | 'again' = 'first',
   lagUs = 0,
   mark = '',
 ): Promise<Reply> {
@@ -38,7 +41,7 @@ async function gate(
     GATE_SCRIPT,
     9,
     limiterKeys.account(t.prefix, account),
-    limiterKeys.reservations(t.prefix, account),
+    limiterKeys.line(t.prefix, account),
     limiterKeys.parked(t.prefix, account),
     `${t.prefix}:marker:${job}`,
     `${t.prefix}:ship:${job}`,
@@ -63,13 +66,24 @@ async function gate(
   return { kind: reply[0], slot: Number(reply[1]), now: Number(reply[2]), allowed: Number(reply[3]) };
 }
 
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = await t.redis.time();
+  return Number(seconds) * 1_000_000 + Number(micros);
+}
+
+/** Jobs in an account's line, with their turns (as parking writes them). */
+async function line(account: string, turns: Record<string, number>): Promise<void> {
+  for (const [job, turn] of Object.entries(turns))
+    await t.redis.zadd(limiterKeys.line(t.prefix, account), turn, job);
+}
+
 /** The hash a grant writes its in-flight mark to, per account here. */
 const marks = (account: string) => `${t.prefix}:inflight:${account}`;
 
 async function gaps(account: string, lags: readonly number[]): Promise<number[]> {
   const slots: number[] = [];
   for (const [i, lag] of lags.entries())
-    slots.push((await gate(account, `${account}-${i}`, 'fresh', lag)).slot);
+    slots.push((await gate(account, `${account}-${i}`, 'first', lag)).slot);
   return slots.slice(1).map((slot, i) => slot - slots[i]!);
 }
 
@@ -86,47 +100,79 @@ describe('gate', () => {
     expect(replies.at(-1)!.kind).toBe('park');
   });
 
-  it('gives a parked job its reserved slot when it comes back, once', async () => {
+  it('parks a job that cannot have a near slot in line, and grants it the next slot once back', async () => {
     let parked: Reply | undefined;
     for (let i = 0; !parked; i++) {
       const reply = await gate('claim', `c${i}`);
       if (reply.kind === 'park') parked = { ...reply, kind: `c${i}` };
     }
     const job = parked.kind;
-    const reservations = limiterKeys.reservations(t.prefix, 'claim');
-    expect(await t.redis.hget(reservations, job)).toBe(String(parked.slot));
-    // Back early (still beyond the wait bound): parked again on the same slot.
+    const line = limiterKeys.line(t.prefix, 'claim');
+    expect(await t.redis.zrange(line, '0', '-1', 'WITHSCORES')).toEqual([job, String(parked.slot)]);
+    // Back early (its slot still beyond the wait bound): parked again for the same turn.
     expect(await gate('claim', job)).toMatchObject({ kind: 'park', slot: parked.slot });
-    // Back in time: as if the slot were 100 ms away, it is granted and the reservation is spent.
-    await t.redis.hset(reservations, job, String(parked.now + 100_000));
-    expect(await gate('claim', job)).toMatchObject({
+    // Back when the next slot is near: granted, and out of the line.
+    const now = await redisNow();
+    await t.redis.hset(limiterKeys.account(t.prefix, 'claim'), 'tat', String(now + 100_000));
+    expect(await gate('claim', job)).toMatchObject({ kind: 'grant', slot: now + 100_000, allowed: LATE_US });
+    expect(await t.redis.exists(line)).toBe(0);
+  });
+
+  it('grants a job back late the next slot, not a place at the end of the line', async () => {
+    const now = await redisNow();
+    await line('late', { late: now - 5_000_000, b: now + 2_000_000, c: now + 3_000_000 });
+    expect(await gate('late', 'late')).toMatchObject({ kind: 'grant' });
+    // A new job waits behind everyone in line, even with the next slot free.
+    const fresh = await gate('late', 'new');
+    expect(fresh.kind).toBe('park');
+    expect(fresh.slot - fresh.now).toBeGreaterThanOrEqual(2 * BASE_US);
+  });
+
+  it('parks a job back with others ahead of it after them, and one ahead of all at the next slot', async () => {
+    const now = await redisNow();
+    await t.redis.hset(limiterKeys.account(t.prefix, 'ahead'), 'tat', String(now + 2_000_000));
+    await line('ahead', { a: now - 1_000_000, b: now - 900_000, c: now - 800_000 });
+    const c = await gate('ahead', 'c');
+    expect(c).toMatchObject({ kind: 'park' });
+    expect(c.slot).toBeGreaterThanOrEqual(now + 2_000_000 + 2 * BASE_US);
+    const a = await gate('ahead', 'a');
+    expect(a.kind).toBe('park');
+    expect(a.slot).toBeGreaterThanOrEqual(now + 2_000_000);
+    expect(a.slot).toBeLessThan(now + 2_000_000 + BASE_US);
+  });
+
+  it('forgets a place a minute past its turn: the job comes back as new', async () => {
+    const now = await redisNow();
+    await line('forget-line', { gone: now - 61_000_000, here: now + 5_000_000 });
+    await gate('forget-line', 'other');
+    expect(await t.redis.zrange(limiterKeys.line(t.prefix, 'forget-line'), '0', '-1')).toEqual([
+      'here',
+      'other',
+    ]);
+  });
+
+  it('puts a job that reached its grant too late first: the next slot if near, else just that', async () => {
+    const granted = await gate('again', 'missed', 'again');
+    expect(granted.kind).toBe('grant');
+    const now = await redisNow();
+    await t.redis.hset(limiterKeys.account(t.prefix, 'again'), 'tat', String(now + 2_000_000));
+    expect(await gate('again', 'missed-2', 'again')).toMatchObject({ kind: 'park', slot: now + 2_000_000 });
+  });
+
+  it("spaces by the account's published spacing, whatever the caller's own", async () => {
+    await t.redis.hset(limiterKeys.account(t.prefix, 'published'), 'spacing', String(2 * BASE_US));
+    expect(await gaps('published', [0, 0, 0])).toEqual([2 * BASE_US, 2 * BASE_US]);
+  });
+
+  it("lets a call be late by the tolerance plus its own process's lag, which the spacing pays for", async () => {
+    expect(await gate('paid', 'calm')).toMatchObject({ kind: 'grant', allowed: LATE_US });
+    expect(await gate('paid-lag', 'lagging', 'first', 12_000)).toMatchObject({
       kind: 'grant',
-      slot: parked.now + 100_000,
-      allowed: LATE_US,
+      allowed: LATE_US + 12_000,
     });
-    expect(await t.redis.hexists(reservations, job)).toBe(0);
-  });
-
-  it('takes a new slot at the end for a job that came back after its slot had passed', async () => {
-    for (let i = 0; i < 5; i++) await gate('lost', `l${i}`);
-    const reservations = limiterKeys.reservations(t.prefix, 'lost');
-    const account = limiterKeys.account(t.prefix, 'lost');
-    const tat = Number(await t.redis.hget(account, 'tat'));
-    // A reservation whose slot passed a second ago: too late to use without crowding the upstream.
-    const { now } = await gate('lost', 'probe-time', 'fresh');
-    await t.redis.hset(reservations, 'late-job', String(now - 1_000_000));
-    const reply = await gate('lost', 'late-job');
-    expect(reply.slot).toBeGreaterThanOrEqual(tat + BASE_US);
-    expect(reply.kind).toBe('park');
-  });
-
-  it('lets every call be late by the tolerance only, however much its process lags', async () => {
-    const reservations = limiterKeys.reservations(t.prefix, 'paid');
-    const { now } = await gate('paid', 'probe-time', 'fresh');
-    await t.redis.hset(reservations, 'busy', String(now + 100_000));
-    expect(await gate('paid', 'busy', 'claim', 30_000)).toMatchObject({ kind: 'grant', allowed: LATE_US });
-    const fresh = await gate('paid-fresh', 'f', 'fresh', 12_000);
-    expect(fresh).toMatchObject({ kind: 'grant', allowed: LATE_US });
+    // A calm caller after a laggy one: its slot is spaced for the lag, its own allowance is the tolerance.
+    expect(await gaps('paid-mixed', [12_000, 0])).toEqual([BASE_US + (2 * 12_000) / RATE]);
+    expect(await gate('paid-mixed', 'calm-2')).toMatchObject({ allowed: LATE_US });
   });
 
   it('spaces every caller for the worst lag any caller reported lately, not for its own', async () => {
@@ -137,7 +183,7 @@ describe('gate', () => {
   });
 
   it('forgets a lag older than its memory', async () => {
-    await gate('forget', 'f0', 'fresh', 30_000);
+    await gate('forget', 'f0', 'first', 30_000);
     const key = limiterKeys.account(t.prefix, 'forget');
     expect(await t.redis.hget(key, 'lag')).toBe('30000');
     const lagAt = Number(await t.redis.hget(key, 'lagAt'));
@@ -168,19 +214,19 @@ describe('gate', () => {
   });
 
   it('writes the in-flight mark with a grant, and with nothing else', async () => {
-    const granted = await gate('marks', 'm0', 'claim', 0, 'mark-0');
+    const granted = await gate('marks', 'm0', 'first', 0, 'mark-0');
     expect(granted.kind).toBe('grant');
     expect(await t.redis.hgetall(marks('marks'))).toEqual({ m0: 'mark-0' });
     // Two more slots fit in the 250 ms a caller may wait; the next job parks, and parking writes no mark.
-    for (let i = 1; i <= 2; i++) await gate('marks', `m${i}`, 'claim', 0, `mark-${i}`);
-    const parked = await gate('marks', 'm-parked', 'claim', 0, 'mark-parked');
+    for (let i = 1; i <= 2; i++) await gate('marks', `m${i}`, 'first', 0, `mark-${i}`);
+    const parked = await gate('marks', 'm-parked', 'first', 0, 'mark-parked');
     expect(parked.kind).toBe('park');
     expect(await t.redis.hexists(marks('marks'), 'm-parked')).toBe(0);
     // A finished job's marker and a held account end the call before any mark.
     await t.redis.set(`${t.prefix}:marker:m-done`, 'd|1|shipped|1');
-    expect((await gate('marks', 'm-done', 'claim', 0, 'mark-done')).kind).toBe('marker');
+    expect((await gate('marks', 'm-done', 'first', 0, 'mark-done')).kind).toBe('marker');
     await t.redis.hset(limiterKeys.account(t.prefix, 'marks-held'), 'held', '1');
-    expect((await gate('marks-held', 'm-held', 'claim', 0, 'mark-held')).kind).toBe('held');
+    expect((await gate('marks-held', 'm-held', 'first', 0, 'mark-held')).kind).toBe('held');
     expect(await t.redis.exists(marks('marks-held'))).toBe(0);
     expect(await t.redis.hgetall(marks('marks'))).toEqual({ m0: 'mark-0', m1: 'mark-1', m2: 'mark-2' });
     // A caller that asks for no mark gets none.

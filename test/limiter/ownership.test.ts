@@ -25,7 +25,7 @@ function request(job: string, callId: string, extra: Partial<GateRequest> = {}):
     parkedMember: `ship/${job}`,
     markerKey: `${t.prefix}:marker:${job}`,
     jobKey: `${t.prefix}:ship:${job}`,
-    fresh: true,
+    again: true,
     call: { liveKey: `${t.prefix}:call:${job}`, id: callId, overAfterMs: 60_000 },
     ...extra,
   };

@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import { type Config, ConfigError, loadConfig } from '../../src/config/index.js';
+import { LimiterSetupError } from '../../src/limiter/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { WorkQueueName } from '../../src/queues/keys.js';
 import type { PipelineObserver } from '../../src/queues/observer.js';
@@ -90,8 +91,17 @@ export async function startServiceProcess(
   if (queues.length > 0) {
     // With records in PostgreSQL, the outbox must be read by them before any job can finish.
     if (config.databaseUrl !== null) await ensureRecordsGroup(redis, config.prefix);
-    // Before the first job: know Redis's clock and pay the HTTP clients' first-call costs.
-    await service.limiter.calibrate();
+    // Before the first job: know Redis's clock (refusing a Redis too far for the margin), publish
+    // the accounts' rates, and pay the HTTP clients' first-call costs.
+    try {
+      const changed = await service.limiter.calibrate(config.accounts);
+      if (changed > 0)
+        log.info({ accounts: changed }, 'published new account rates; every process enforces them');
+    } catch (err) {
+      if (!(err instanceof LimiterSetupError)) throw err;
+      process.stderr.write(`fulfillment: ${err.message}\n`);
+      process.exit(1);
+    }
     await warmUpClients(config.upstreamTimeoutMs);
   }
   const workers = queues.map((queue) =>
