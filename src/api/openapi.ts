@@ -1,44 +1,17 @@
-import type { FastifySchema } from 'fastify';
-import { ErrorBody as ProblemSchema } from './schemas.js';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
+import { producerMay } from './auth.js';
+import { addComponentSchemas } from './components.js';
 
-declare module 'fastify' {
-  /** Documentation fields on route schemas (the names @fastify/swagger uses), read by the OpenAPI builder. */
-  interface FastifySchema {
-    summary?: string;
-    description?: string;
-    tags?: readonly string[];
-    /** Left out of the OpenAPI document. */
-    hide?: boolean;
-  }
-}
+/** Where the page of the document is served (its assets under /docs/static, from node_modules). */
+export const DOCS_PATH = '/docs';
 
-export interface DocumentedRoute {
-  readonly method: string;
-  readonly url: string;
-  readonly schema: FastifySchema;
-  /** Needs `Authorization: Bearer <api key>`. */
-  readonly secured: boolean;
-}
-
-type Json = Record<string, unknown>;
-
-export interface OpenApiDocument extends Json {
-  openapi: string;
-  info: { title: string; version: string; description: string };
-  paths: Record<string, Record<string, Json>>;
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  200: 'OK',
-  202: 'Accepted: enqueued, or the existing job with this key',
-  204: 'Done, no content',
-  400: 'Invalid request: every problem named by field',
-  401: 'Missing or unknown API key',
-  403: 'A producer key (PRODUCER_API_KEYS): it may only enqueue and read jobs; nothing was done',
-  404: 'Not found',
-  413: 'Request body over 1 MiB',
-  503: 'Not ready: Redis is away (nothing was done; retry after Retry-After seconds)',
-};
+const DESCRIPTION =
+  'Enqueue shipments and order synchronisations for the vv-tool and damaijia upstreams, and operate the ' +
+  'pipeline: job status, dead letters, the coupon ledger, held accounts. Every 4xx and 5xx answer is ' +
+  'an RFC 9457 problem (application/problem+json) with `type`, `title`, `status`, `detail`, and ' +
+  '`error` and `issues: [{ path, message }]` as before. Times are ISO 8601.';
 
 const TAGS = [
   { name: 'jobs', description: 'Enqueue ship and sync jobs, look jobs up' },
@@ -48,105 +21,107 @@ const TAGS = [
   { name: 'operations', description: 'Probes and metrics (no API key)' },
 ];
 
-/** The OpenAPI 3.1 document of the routes, made from the same schemas Fastify validates with. */
-export function openApiDocument(routes: readonly DocumentedRoute[]): OpenApiDocument {
-  const paths: OpenApiDocument['paths'] = {};
-  for (const route of routes) {
-    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    const method = route.method.toLowerCase();
-    paths[path] ??= {};
-    paths[path][method] = operation(route, path, method);
-  }
-  return {
-    openapi: '3.1.0',
-    info: {
-      title: 'Fulfillment worker API',
-      version: '1.0.0',
-      description:
-        'Enqueue shipments and order synchronisations for the vv-tool and damaijia upstreams, and operate the ' +
-        'pipeline: job status, dead letters, the coupon ledger, held accounts. Every 4xx and 5xx answer is ' +
-        'an RFC 9457 problem (application/problem+json) with `type`, `title`, `status`, `detail`, and ' +
-        '`error` and `issues: [{ path, message }]` as before. Times are ISO 8601.',
+const SECURITY_SCHEMES = {
+  operatorKey: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An operator key: one of API_KEYS. Every /v1 route.',
+  },
+  producerKey: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A producer key: one of PRODUCER_API_KEYS. Enqueue (POST /v1/ship, /v1/sync, /v1/batch) and read jobs ' +
+      '(GET /v1/jobs…) only; any other /v1 route answers it 403.',
+  },
+  adminBasic: {
+    type: 'http',
+    scheme: 'basic',
+    description:
+      'ADMIN_USER and ADMIN_PASSWORD: Bull Board at /admin/queues only (a page, not an API route, so not listed here).',
+  },
+} as const;
+
+/** The description of a success answer that does not give its own. */
+const SUCCESS_TEXT: Readonly<Record<string, string>> = {
+  200: 'OK',
+  202: 'Accepted',
+  204: 'Done, no content',
+};
+
+/**
+ * The OpenAPI 3.1 document made by @fastify/swagger from the route schemas and the named components,
+ * served at GET /openapi.json, and Swagger UI rendering it at /docs. Call before any route is added:
+ * the components must exist for the routes' `$ref`s, and the plugin collects routes as they come.
+ * Both are public: the document describes the API and holds no key, token or account of this deployment.
+ */
+export async function mountOpenApi(app: FastifyInstance): Promise<void> {
+  addComponentSchemas(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Fulfillment worker API', version: '1.0.0', description: DESCRIPTION },
+      servers: [{ url: '/', description: 'This service, wherever it listens' }],
+      tags: TAGS,
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
-    servers: [{ url: '/', description: 'This service, wherever it listens' }],
-    tags: TAGS,
-    components: {
-      schemas: { Problem: plain(ProblemSchema) },
-      securitySchemes: {
-        apiKey: {
-          type: 'http',
-          scheme: 'bearer',
-          description:
-            'One of the keys in API_KEYS (every route), or in PRODUCER_API_KEYS (enqueue and read jobs only)',
-        },
-      },
-    },
-    paths,
-  };
-}
-
-function operation(route: DocumentedRoute, path: string, method: string): Json {
-  const { schema } = route;
-  const op: Json = { operationId: operationId(method, path) };
-  if (schema.summary) op['summary'] = schema.summary;
-  if (schema.description) op['description'] = schema.description;
-  if (schema.tags) op['tags'] = [...schema.tags];
-  if (route.secured) op['security'] = [{ apiKey: [] }];
-  const parameters = [...parametersOf(schema.params, 'path'), ...parametersOf(schema.querystring, 'query')];
-  if (parameters.length > 0) op['parameters'] = parameters;
-  if (schema.body) {
-    op['requestBody'] = { required: true, content: { 'application/json': { schema: plain(schema.body) } } };
-  }
-  const responses: Json = {};
-  for (const [status, response] of Object.entries((schema.response ?? {}) as Record<string, unknown>)) {
-    responses[status] = responseOf(Number(status), plain(response));
-  }
-  op['responses'] = responses;
-  return op;
-}
-
-/** Every error answer points at the one named problem schema. */
-const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
-
-function responseOf(status: number, schema: Json): Json {
-  // Error answers share one schema (and its description); what tells them apart is the status.
-  const own = typeof schema['description'] === 'string' ? schema['description'] : undefined;
-  const text = (status >= 400 ? STATUS_TEXT[status] : own) ?? own ?? STATUS_TEXT[status] ?? String(status);
-  if (schema['content'] && typeof schema['content'] === 'object')
-    return { description: text, content: schema['content'] };
-  if (schema['type'] === 'null') return { description: text };
-  // Error answers (the schema titled Problem) are RFC 9457 problems; /readyz's 503 is a status report.
-  if (schema['title'] === 'Problem')
-    return { description: text, content: { 'application/problem+json': { schema: PROBLEM_REF } } };
-  return { description: text, content: { 'application/json': { schema } } };
-}
-
-function parametersOf(schema: unknown, where: 'path' | 'query'): Json[] {
-  if (!schema) return [];
-  const object = plain(schema) as { properties?: Record<string, Json>; required?: string[] };
-  return Object.entries(object.properties ?? {}).map(([name, property]) => {
-    const { description, ...rest } = property;
-    return {
-      name,
-      in: where,
-      required: where === 'path' || (object.required ?? []).includes(name),
-      ...(typeof description === 'string' ? { description } : {}),
-      schema: rest,
-    };
+    // Components are named by their $id, as the routes' `$ref`s name them.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json['$id'] ?? `def-${i}`) },
+    transform: ({ schema, url, route }) => ({ schema: documented(schema, url, route), url }),
+    // OpenAPI 3.1 is JSON Schema 2020-12: `const` stays as the route schemas say it.
+    convertConstToEnum: false,
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PATH,
+    // Nothing leaves the service: no validator badge, no key kept in the browser's storage.
+    validatorUrl: false,
+    uiConfig: { deepLinking: true, persistAuthorization: false, defaultModelsExpandDepth: 0 },
+    staticCSP:
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+      "connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    theme: { title: 'Fulfillment worker API' },
   });
 }
 
-/** The JSON Schema alone: TypeBox's own markers and codec functions are not enumerable, so JSON drops them. */
-function plain(schema: unknown): Json {
-  return JSON.parse(JSON.stringify(schema)) as Json;
+/**
+ * A route's schema as the document shows it: routes without a schema (Bull Board's) left out, and
+ * each operation given an id, its keys, and a description for every answer.
+ */
+function documented(schema: FastifySchema | undefined, url: string, route: RouteOptions): FastifySchema {
+  if (!schema) return { hide: true };
+  const method = (Array.isArray(route.method) ? route.method[0] : route.method) ?? 'GET';
+  const responses = Object.fromEntries(
+    Object.entries((schema.response ?? {}) as Record<string, Record<string, unknown>>).map(
+      ([status, answer]) => [
+        status,
+        answer['description'] === undefined
+          ? { ...answer, description: SUCCESS_TEXT[status] ?? status }
+          : answer,
+      ],
+    ),
+  );
+  return {
+    ...schema,
+    operationId: operationId(method, url),
+    response: responses,
+    ...(url.startsWith('/v1/') ? { security: securityOf(method, url) } : {}),
+  };
 }
 
-function operationId(method: string, path: string): string {
-  const words = path
+/** Operator keys open every /v1 route; producer keys the ones `producerMay` lets through. */
+function securityOf(method: string, url: string): Record<string, string[]>[] {
+  const operator = { operatorKey: [] };
+  return producerMay(method, url) ? [operator, { producerKey: [] }] : [operator];
+}
+
+/** `POST /v1/accounts/:id/hold` → postV1AccountsByIdHold. */
+function operationId(method: string, url: string): string {
+  const words = url
     .split('/')
     .filter(Boolean)
-    .map((part) => (part.startsWith('{') ? `by-${part.slice(1, -1)}` : part))
+    .map((part) => (part.startsWith(':') ? `by-${part.slice(1)}` : part))
     .flatMap((part) => part.split(/[^A-Za-z0-9]+/))
     .filter(Boolean);
-  return method + words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
+  return method.toLowerCase() + words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
 }

@@ -34,13 +34,6 @@ export const ErrorBody = Type.Object(
   },
 );
 
-/** The error answers of a route, for its schema and the OpenAPI document. */
-export function errorResponses(...statuses: number[]): Record<number, TSchema> {
-  // Every keyed (/v1) route can also answer 503 while Redis is away.
-  const all = statuses.includes(401) ? [...statuses, 503] : statuses;
-  return Object.fromEntries(all.map((status) => [status, ErrorBody]));
-}
-
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const JobState = Type.Union(
@@ -250,4 +243,15 @@ export const ResumeResult = Type.Object({
   id: Type.String(),
   state: Type.Literal('active'),
   released: Type.Integer({ description: 'Parked jobs put back to run' }),
+});
+
+/** What /healthz and /readyz answer. */
+export const HealthStatus = Type.Object({
+  status: Type.String(),
+  redis: Type.Optional(Type.String()),
+  warnings: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'Settings that put something at risk, e.g. a token sent over plain http to another host',
+    }),
+  ),
 });

@@ -9,10 +9,9 @@ import type { SqlJobsReader } from '../records/jobs-reader.js';
 import type { LedgerReader } from '../records/ledger-reader.js';
 import { bearerAuth } from './auth.js';
 import { mountBoard } from './board.js';
-import { docsPage } from './docs-page.js';
 import { errorReply, sendProblem } from './errors.js';
 import { parseJsonBody } from './json-body.js';
-import { type DocumentedRoute, type OpenApiDocument, openApiDocument } from './openapi.js';
+import { mountOpenApi } from './openapi.js';
 import { accountRoutes } from './routes/accounts.js';
 import { deadLetterRoutes } from './routes/dead-letter.js';
 import { healthRoutes } from './routes/health.js';
@@ -109,20 +108,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     });
   });
 
-  const documented: DocumentedRoute[] = [];
-  app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (!route.schema || route.schema.hide) return;
-    for (const method of methods) {
-      if (method === 'HEAD') continue;
-      documented.push({
-        method,
-        url: route.url,
-        schema: route.schema,
-        secured: route.url.startsWith('/v1/'),
-      });
-    }
-  });
+  // Before the routes: their schemas refer to its components, and it collects them as they are added.
+  await mountOpenApi(app);
 
   await app.register(healthRoutes, { service, metrics });
   await app.register(
@@ -147,20 +134,6 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       await v1.register(accountRoutes, { service });
     },
     { prefix: '/v1' },
-  );
-
-  let doc: OpenApiDocument | undefined;
-  let page: string | undefined;
-  app.addHook('onReady', async () => {
-    doc = openApiDocument(documented);
-    page = docsPage(doc);
-  });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => doc);
-  app.get('/docs', { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
-      .send(page),
   );
 
   await mountBoard(app, { service, config, log });

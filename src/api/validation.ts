@@ -1,6 +1,7 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { REF_CONTEXT } from './components.js';
 
 /**
  * Request validation with TypeBox's compiler (the schemas are TypeBox, and `typebox` is ours; Fastify's
@@ -8,10 +9,11 @@ import { Compile } from 'typebox/compile';
  *
  * Query strings and path parameters arrive as text: a property declared as an integer is converted
  * only when it is written as one (`limit=10`), so `limit=1.5` or `limit=ten` is refused rather than
- * rounded or dropped. Bodies are checked as sent, no conversion.
+ * rounded or dropped. Bodies are checked as sent, no conversion. A `$ref` names one of the components
+ * (components.ts), the schemas Fastify and the OpenAPI document share.
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
-  const check = Compile(schema);
+  const check = Compile(REF_CONTEXT, schema);
   const convert = httpPart === 'body' ? undefined : integerProperties(schema);
   return (value: unknown) => {
     const input = convert ? convertIntegers(value, convert) : value;

@@ -1,17 +1,13 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium, warnIfNoChromium } from './browser.js';
 import { ADMIN_USER, type Harness, makeDead, SECRETS, shipBody, startHarness } from './harness.js';
 
-/** Debian's chromium package; `.ci/run` installs it (`apt-get install -y chromium`). */
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url);
 const REASON = 'isv error: the carrier refused waybill YT0000000099';
 
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(`Bull Board browser test skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-}
+warnIfNoChromium('Bull Board browser test');
 
 describe.skipIf(!hasChromium)('Bull Board in a real browser', () => {
   let h: Harness;
@@ -26,19 +22,7 @@ describe.skipIf(!hasChromium)('Bull Board in a real browser', () => {
       code: 614,
     });
     base = await h.app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -16,6 +16,43 @@ interface Operation {
 let h: Harness;
 let doc: { openapi: string; info: Json; paths: Record<string, Record<string, Operation>>; components: Json };
 
+/** The named schemas the routes share (components.schemas). */
+const NAMED = [
+  'Problem',
+  'Issue',
+  'VvtoolSendJob',
+  'DamaijiaDeliveryJob',
+  'DamaijiaSyncJob',
+  'ShipRequest',
+  'BatchRequest',
+  'EnqueueResult',
+  'BatchResult',
+  'Job',
+  'JobList',
+  'DeadLetter',
+  'DeadLetterList',
+  'RedriveRequest',
+  'RedriveResult',
+  'LedgerSummary',
+  'LedgerEntry',
+  'LedgerEntryList',
+  'Account',
+  'AccountList',
+  'HoldRequest',
+  'HoldResult',
+  'ResumeResult',
+  'HealthStatus',
+];
+
+/** The operations a producer key may call. */
+const PRODUCER_MAY = new Set([
+  'POST /v1/ship',
+  'POST /v1/sync',
+  'POST /v1/batch',
+  'GET /v1/jobs/{id}',
+  'GET /v1/jobs',
+]);
+
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
 beforeAll(async () => {
@@ -28,6 +65,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
+
+const schemas = () => doc.components['schemas'] as Record<string, Json>;
+
+/** `schema` with each `$ref` to a component replaced by the component: what a validator sees. */
+function inline(schema: unknown): unknown {
+  if (typeof schema !== 'object' || schema === null) return schema;
+  if (Array.isArray(schema)) return schema.map(inline);
+  const ref = (schema as Json)['$ref'];
+  if (typeof ref === 'string') return inline(schemas()[ref.replace('#/components/schemas/', '')]);
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, inline(value)]));
+}
 
 const operations = () =>
   Object.entries(doc.paths).flatMap(([path, item]) =>
@@ -104,27 +152,86 @@ describe('GET /openapi.json', () => {
     }
   });
 
-  it('puts the bearer key on every /v1 operation, and a 401 in the error shape', () => {
+  it('puts the operator key on every /v1 operation, the producer key where it may go, and a 401 problem', () => {
     const schemes = (doc.components['securitySchemes'] ?? {}) as Record<string, Json>;
-    for (const { path, op } of operations()) {
+    for (const { path, method, op } of operations()) {
       if (!path.startsWith('/v1/')) {
         expect(op.security).toBeUndefined();
         continue;
       }
-      expect(op.security).toEqual([{ apiKey: [] }]);
+      const producer = PRODUCER_MAY.has(`${method.toUpperCase()} ${path}`);
+      expect(op.security, `${method} ${path}`).toEqual(
+        producer ? [{ operatorKey: [] }, { producerKey: [] }] : [{ operatorKey: [] }],
+      );
       const ref = op.responses['401']?.content?.['application/problem+json']?.schema as Json;
       expect(ref).toEqual({ $ref: '#/components/schemas/Problem' });
-      const error = (doc.components['schemas'] as Record<string, Json>)['Problem'] as Json;
-      expect(Object.keys(error['properties'] as Json).sort()).toEqual([
-        'detail',
-        'error',
-        'issues',
-        'status',
-        'title',
-        'type',
-      ]);
     }
-    expect(schemes['apiKey']).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    const problem = schemas()['Problem']!;
+    expect(Object.keys(problem['properties'] as Json).sort()).toEqual([
+      'detail',
+      'error',
+      'issues',
+      'status',
+      'title',
+      'type',
+    ]);
+    expect(schemes['operatorKey']).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    expect(schemes['producerKey']).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    expect(schemes['adminBasic']).toEqual(expect.objectContaining({ type: 'http', scheme: 'basic' }));
+  });
+
+  it('names the shared schemas as components, and the routes point at them', () => {
+    expect(Object.keys(schemas())).toEqual(expect.arrayContaining(NAMED));
+    const body = (path: string) => doc.paths[path]!['post']!.requestBody!.content['application/json']!.schema;
+    const answer = (path: string, method: string, status: string) =>
+      doc.paths[path]![method]!.responses[status]!.content!['application/json']!.schema;
+    expect(body('/v1/ship')).toEqual({ $ref: '#/components/schemas/ShipRequest' });
+    expect(body('/v1/sync')).toEqual({ $ref: '#/components/schemas/DamaijiaSyncJob' });
+    expect(body('/v1/batch')).toEqual({ $ref: '#/components/schemas/BatchRequest' });
+    expect(body('/v1/dead-letter/redrive')).toEqual({ $ref: '#/components/schemas/RedriveRequest' });
+    expect(answer('/v1/jobs/{id}', 'get', '200')).toEqual({ $ref: '#/components/schemas/Job' });
+    expect(answer('/v1/dead-letter', 'get', '200')).toEqual({ $ref: '#/components/schemas/DeadLetterList' });
+    expect(answer('/v1/ledger/entries', 'get', '200')).toEqual({
+      $ref: '#/components/schemas/LedgerEntryList',
+    });
+    expect(answer('/v1/accounts', 'get', '200')).toEqual({ $ref: '#/components/schemas/AccountList' });
+    // A list envelope refers to its item, the ship request to the payload of each job kind.
+    expect(JSON.stringify(schemas()['LedgerEntryList'])).toContain('"#/components/schemas/LedgerEntry"');
+    expect(JSON.stringify(schemas()['ShipRequest'])).toContain('"#/components/schemas/VvtoolSendJob"');
+    // Every $ref in the document resolves.
+    for (const target of JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)) {
+      expect(target[1]).toMatch(/^#\/components\/schemas\//);
+      expect(schemas()[target[1]!.split('/').pop()!], target[1]).toBeDefined();
+    }
+  });
+
+  it('gives the job payloads and the error answers examples, each valid against its schema', () => {
+    for (const name of [
+      'VvtoolSendJob',
+      'DamaijiaDeliveryJob',
+      'DamaijiaSyncJob',
+      'ShipRequest',
+      'BatchRequest',
+    ])
+      expect((schemas()[name]!['examples'] as unknown[] | undefined)?.length, name).toBeGreaterThan(0);
+    for (const [name, schema] of Object.entries(schemas())) {
+      const check = Compile(inline(schema) as never);
+      for (const example of (schema['examples'] as unknown[] | undefined) ?? [])
+        expect(check.Check(example), `${name} ${JSON.stringify(example)}`).toBe(true);
+    }
+    // Each error answer shows a problem of its own status, valid against Problem.
+    const problem = Compile(inline(schemas()['Problem']) as never);
+    for (const { op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        const media = response.content?.['application/problem+json'] as { example?: Json } | undefined;
+        if (!media) continue;
+        expect(problem.Check(media.example), `${op.operationId} ${status}`).toBe(true);
+        expect(media.example?.['status']).toBe(Number(status));
+      }
+    }
+    expect(doc.paths['/v1/ship']!['post']!.responses['503']).toMatchObject({
+      headers: { 'retry-after': {} },
+    });
   });
 
   it('documents limit (at most 1000) and cursor on the list routes', () => {
@@ -145,16 +252,16 @@ describe('GET /openapi.json', () => {
         ...Object.values(op.requestBody?.content ?? {}).map((c) => c.schema),
         ...Object.values(op.responses).flatMap((r) => Object.values(r.content ?? {}).map((c) => c.schema)),
       ];
-      for (const schema of schemas) expect(() => Compile(schema as never)).not.toThrow();
+      for (const schema of schemas) expect(() => Compile(inline(schema) as never)).not.toThrow();
     }
     const ship = Compile(
-      doc.paths['/v1/ship']!['post']!.requestBody!.content['application/json']!.schema as never,
+      inline(doc.paths['/v1/ship']!['post']!.requestBody!.content['application/json']!.schema) as never,
     );
     expect(ship.Check(shipBody())).toBe(true);
     expect(ship.Check(shipBody({ tid: 'abc' }))).toBe(false);
     expect(ship.Check(shipBody({ unknown: 1 }))).toBe(false);
     const batch = Compile(
-      doc.paths['/v1/batch']!['post']!.requestBody!.content['application/json']!.schema as never,
+      inline(doc.paths['/v1/batch']!['post']!.requestBody!.content['application/json']!.schema) as never,
     );
     expect(batch.Check({ jobs: [{ type: 'sync', ...syncBody() }] })).toBe(true);
     expect(batch.Check({ jobs: [{ type: 'nope', ...syncBody() }] })).toBe(false);
@@ -168,15 +275,29 @@ describe('GET /openapi.json', () => {
 });
 
 describe('GET /docs', () => {
-  it('renders every operation of the document in one self-contained page', async () => {
-    const response = await h.inject({ url: '/docs' });
+  it('serves Swagger UI with its assets from this service, under a policy that loads nothing else', async () => {
+    const response = await h.inject({ url: '/docs', headers: { authorization: 'Bearer wrong' } });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(response.headers['content-security-policy']).toContain("default-src 'none'");
+    const policy = String(response.headers['content-security-policy']);
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).toContain("script-src 'self';");
+    expect(policy).toContain("connect-src 'self';");
     const html = response.body;
-    for (const { path, method } of operations())
-      expect(html).toContain(`${method.toUpperCase()}</span>${path}`);
-    expect(html).not.toMatch(/<script|src="http|href="http/);
-    expect(html).toContain('Authorization: Bearer &lt;api key&gt;');
+    expect(html).toContain('<div id="swagger-ui">');
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
+    expect(assets).toContain('/docs/static/swagger-ui-bundle.js');
+    for (const asset of assets) {
+      const answer = await h.inject({ url: asset });
+      expect(answer.statusCode, asset).toBe(200);
+    }
+  });
+
+  it('points the page at the same document as /openapi.json', async () => {
+    const initializer = await h.inject({ url: '/docs/static/swagger-initializer.js' });
+    expect(initializer.body).toContain("resolveUrl('./json')");
+    expect(initializer.body).toContain('validatorUrl: null');
+    expect((await h.inject({ url: '/docs/json' })).json()).toEqual(doc);
   });
 });

@@ -3,8 +3,9 @@ import { ValidationError } from '../../jobs/index.js';
 import { HoldRequest, holdRequestIssues } from '../../queues/hold.js';
 import type { Fulfillment } from '../../queues/service.js';
 import { logOperatorAction } from '../audit.js';
+import { answer, errorResponses, ref } from '../components.js';
 import { HttpError } from '../errors.js';
-import { AccountIdParams, AccountList, errorResponses, HoldResult, ResumeResult } from '../schemas.js';
+import { AccountIdParams, AccountList, HoldResult, ResumeResult } from '../schemas.js';
 import { libraryValidatedBody } from '../validation.js';
 
 const UNKNOWN_ACCOUNT = () =>
@@ -21,7 +22,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> 
       schema: {
         summary: 'The configured accounts and whether each is held (never a token)',
         tags: ['accounts'],
-        response: { 200: AccountList, ...errorResponses(401, 403) },
+        response: { 200: answer('The accounts', AccountList), ...errorResponses(401, 403) },
       },
     },
     async () => ({ items: await service.listAccounts() }),
@@ -39,8 +40,11 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> 
           'account changes nothing and keeps its first reason.',
         tags: ['accounts'],
         params: AccountIdParams,
-        body: HoldRequest,
-        response: { 200: HoldResult, ...errorResponses(400, 401, 403, 404) },
+        body: ref(HoldRequest),
+        response: {
+          200: answer('Held (or already held)', HoldResult),
+          ...errorResponses(400, 401, 403, 404),
+        },
       },
     },
     async (request) => {
@@ -69,7 +73,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment }> 
           summary: 'Resume a held account: its parked jobs run again (no body)',
           tags: ['accounts'],
           params: AccountIdParams,
-          response: { 200: ResumeResult, ...errorResponses(400, 401, 403, 404) },
+          response: {
+            200: answer('Active again, and how many parked jobs were put back', ResumeResult),
+            ...errorResponses(400, 401, 403, 404),
+          },
         },
       },
       async (request) => {

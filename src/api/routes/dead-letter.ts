@@ -1,15 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Fulfillment } from '../../queues/service.js';
 import { logOperatorAction } from '../audit.js';
+import { answer, errorResponses, ref } from '../components.js';
 import { HttpError } from '../errors.js';
-import {
-  DeadLetterPage,
-  DeadLetterQuery,
-  errorResponses,
-  JobIdParams,
-  RedriveBody,
-  RedriveResult,
-} from '../schemas.js';
+import { DeadLetterPage, DeadLetterQuery, JobIdParams, RedriveBody, RedriveResult } from '../schemas.js';
 
 const DEFAULT_LIMIT = 100;
 /** Ids named in a redrive's log line; the count is always there (a redrive moves up to 1,000). */
@@ -27,7 +21,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment 
         summary: 'Dead jobs, oldest first, filtered and paged',
         tags: ['dead-letter'],
         querystring: DeadLetterQuery,
-        response: { 200: DeadLetterPage, ...errorResponses(400, 401, 403) },
+        response: { 200: answer('A page of dead jobs', DeadLetterPage), ...errorResponses(400, 401, 403) },
       },
     },
     async (request) => {
@@ -51,8 +45,11 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment 
           'that key. All or nothing: if any patched job is invalid (400), or any is no longer dead or its job is ' +
           'still in its queue (409, one issue per id), none moves. At most 1000 per call by filter.',
         tags: ['dead-letter'],
-        body: RedriveBody,
-        response: { 200: RedriveResult, ...errorResponses(400, 401, 403, 409, 413) },
+        body: ref(RedriveBody),
+        response: {
+          200: answer('Back on their queues', RedriveResult),
+          ...errorResponses(400, 401, 403, 409, 413),
+        },
       },
     },
     async (request) => {

@@ -3,19 +3,11 @@ import Type from 'typebox';
 import type { Metrics } from '../../metrics/index.js';
 import { withTimeout } from '../../metrics/index.js';
 import type { Fulfillment } from '../../queues/service.js';
+import { answer } from '../components.js';
+import { HealthStatus } from '../schemas.js';
 
 /** How long /readyz waits for Redis to answer PING. */
 const READY_TIMEOUT_MS = 1_000;
-
-const Status = Type.Object({
-  status: Type.String(),
-  redis: Type.Optional(Type.String()),
-  warnings: Type.Optional(
-    Type.Array(Type.String(), {
-      description: 'Settings that put something at risk, e.g. a token sent over plain http to another host',
-    }),
-  ),
-});
 
 /** GET /healthz, GET /readyz, GET /metrics: no key (probes and scrapers carry none). */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; metrics: Metrics }> = async (
@@ -28,7 +20,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; met
       schema: {
         summary: 'The process is up (does not touch Redis)',
         tags: ['operations'],
-        response: { 200: Status },
+        response: { 200: answer('Up', HealthStatus) },
       },
     },
     async () => ({ status: 'ok' }),
@@ -40,7 +32,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; met
       schema: {
         summary: 'Redis answers PING within a second; 503 otherwise. Lists warnings about the settings',
         tags: ['operations'],
-        response: { 200: Status, 503: Status },
+        response: {
+          200: answer('Ready', HealthStatus),
+          503: answer('Not ready: Redis does not answer', HealthStatus),
+        },
       },
     },
     async (_request, reply) => {

@@ -2,18 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAX_BATCH_JOBS, schemas } from '../../jobs/index.js';
 import type { Fulfillment } from '../../queues/service.js';
 import { BadJobsCursor, type SqlJobsReader } from '../../records/jobs-reader.js';
+import { answer, errorResponses, ref } from '../components.js';
 import { HttpError } from '../errors.js';
-import {
-  BatchResult,
-  EnqueueResult,
-  errorResponses,
-  JobIdParams,
-  JobsPage,
-  JobsQuery,
-  JobView,
-} from '../schemas.js';
+import { BatchResult, EnqueueResult, JobIdParams, JobsPage, JobsQuery, JobView } from '../schemas.js';
 import { parseRange } from '../time.js';
 import { libraryValidatedBody } from '../validation.js';
+
+const ACCEPTED = 'Accepted: enqueued, or the existing job with this key';
+const ACCEPTED_ALL = 'Accepted: every job enqueued, or the existing job with its key';
 
 /**
  * POST /v1/ship, /v1/sync, /v1/batch, GET /v1/jobs/:id and GET /v1/jobs. With `jobs` (the finished
@@ -33,8 +29,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; jobs?:
           'The account decides the job: vvtool.send for a vvtool account, damaijia.delivery for a damaijia one. ' +
           'Enqueueing the same shipment again (same idempotency key) answers with the existing job and calls nobody.',
         tags: ['jobs'],
-        body: schemas.shipRequest,
-        response: { 202: EnqueueResult, ...errorResponses(400, 401, 413) },
+        body: ref(schemas.shipRequest),
+        response: { 202: answer(ACCEPTED, EnqueueResult), ...errorResponses(400, 401, 413) },
       },
     },
     async (request, reply) => reply.code(202).send(await service.producer.ship(request.body)),
@@ -47,8 +43,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; jobs?:
       schema: {
         summary: 'Enqueue one order synchronisation (damaijia accounts)',
         tags: ['jobs'],
-        body: schemas.syncRequest,
-        response: { 202: EnqueueResult, ...errorResponses(400, 401, 413) },
+        body: ref(schemas.syncRequest),
+        response: { 202: answer(ACCEPTED, EnqueueResult), ...errorResponses(400, 401, 413) },
       },
     },
     async (request, reply) => reply.code(202).send(await service.producer.sync(request.body)),
@@ -64,8 +60,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; jobs?:
           'Every job is validated first; if any is bad the answer is a 400 naming each one by index ' +
           "(`jobs.3.tid`) and none is enqueued. A repeat inside one batch gets the first one's id and `duplicate: true`.",
         tags: ['jobs'],
-        body: schemas.batchRequest,
-        response: { 202: BatchResult, ...errorResponses(400, 401, 413) },
+        body: ref(schemas.batchRequest),
+        response: { 202: answer(ACCEPTED_ALL, BatchResult), ...errorResponses(400, 401, 413) },
       },
     },
     async (request, reply) => {
@@ -81,7 +77,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; jobs?:
         summary: 'A job by id, wherever it is (its queue, the dead-letter queue, or finished)',
         tags: ['jobs'],
         params: JobIdParams,
-        response: { 200: JobView, ...errorResponses(400, 401, 404) },
+        response: { 200: answer('The job', JobView), ...errorResponses(400, 401, 404) },
       },
     },
     async (request) => {
@@ -98,7 +94,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Fulfillment; jobs?:
         summary: 'Finished jobs (completed or dead), newest first; needs the records database (DATABASE_URL)',
         tags: ['jobs'],
         querystring: JobsQuery,
-        response: { 200: JobsPage, ...errorResponses(400, 401, 501) },
+        response: { 200: answer('A page of finished jobs', JobsPage), ...errorResponses(400, 401, 501) },
       },
     },
     async (request) => {

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Fulfillment } from '../../queues/service.js';
 import type { LedgerReader } from '../../records/ledger-reader.js';
-import { EntriesPage, EntriesQuery, errorResponses, SummaryQuery, SummaryResult } from '../schemas.js';
+import { answer, errorResponses, ref } from '../components.js';
+import { EntriesPage, EntriesQuery, SummaryQuery, SummaryResult } from '../schemas.js';
 import { parseRange } from '../time.js';
 
 /**
@@ -22,7 +23,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{
         summary: 'Coupons spent: totals, optionally grouped by account, shop, operation or day (UTC)',
         tags: ['ledger'],
         querystring: SummaryQuery,
-        response: { 200: SummaryResult, ...errorResponses(400, 401, 403) },
+        response: { 200: answer('The totals', SummaryResult), ...errorResponses(400, 401, 403) },
       },
     },
     async (request) => {
@@ -48,7 +49,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{
           200: {
             description: 'A page of entries, or CSV',
             content: {
-              'application/json': { schema: EntriesPage },
+              'application/json': { schema: ref(EntriesPage) },
               // Streamed, never serialised: the schema says string, the handler sends a stream.
               'text/csv': {
                 schema: Type.Unsafe<Readable>(
