@@ -5,6 +5,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { enqueue } from './benchmarks/enqueue.js';
 import { fairness } from './benchmarks/fairness.js';
 import { latency } from './benchmarks/latency.js';
+import { limiterBurst } from './benchmarks/limiter-burst.js';
 import { limiterMany } from './benchmarks/limiter-many.js';
 import { limiterOne } from './benchmarks/limiter-one.js';
 import { memory } from './benchmarks/memory.js';
@@ -19,6 +20,7 @@ import { now } from './lib/time.js';
 const BENCHMARKS: readonly Benchmark[] = [
   limiterOne,
   limiterMany,
+  limiterBurst,
   pipelineBench(1),
   pipelineBench(2),
   webhooks,

@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 
-/** A TCP proxy on 127.0.0.1 that the test can freeze: a server that stays connected but stops answering. */
+/**
+ * A TCP proxy on 127.0.0.1 that the test can freeze (a server that stays connected but stops
+ * answering), and that can hold every chunk `delayMs` each way (a server further away).
+ */
 export interface TcpProxy {
   readonly port: number;
   /** From now on, bytes from either side are read and dropped: connections stay open, nothing arrives. */
@@ -9,7 +12,11 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+export async function startTcpProxy(
+  targetPort: number,
+  targetHost = '127.0.0.1',
+  delayMs = 0,
+): Promise<TcpProxy> {
   let frozen = false;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -21,12 +28,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     }
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    client.on('data', (chunk: Buffer) => {
-      if (!frozen) upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (!frozen) client.write(chunk);
-    });
+    const pass = (to: Socket) => (chunk: Buffer) => {
+      if (frozen) return;
+      if (delayMs > 0) setTimeout(() => to.write(chunk), delayMs);
+      else to.write(chunk);
+    };
+    client.on('data', pass(upstream));
+    upstream.on('data', pass(client));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

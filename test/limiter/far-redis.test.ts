@@ -1,0 +1,77 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccountLimiter, LimiterSetupError } from '../../src/limiter/index.js';
+import { redisUrl, type TestRedis, testRedis } from '../helpers/redis.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+// Redis further away than a fixed 10 ms tolerance: a TCP proxy on loopback that holds every chunk
+// for DELAY_MS each way. The tolerance follows the measured round trip, so the limiter still grants
+// calls it can send; and when the margin cannot cover that much, calibration refuses.
+const DELAY_MS = 12;
+let t: TestRedis;
+let proxy: TcpProxy;
+let far: Redis;
+
+beforeAll(async () => {
+  t = await testRedis('far-redis');
+  const target = new URL(redisUrl());
+  proxy = await startTcpProxy(Number(target.port || 6379), target.hostname, DELAY_MS);
+  far = new Redis({ host: '127.0.0.1', port: proxy.port });
+});
+afterAll(async () => {
+  far?.disconnect();
+  await proxy?.close();
+  await t?.cleanup();
+});
+
+describe('a Redis further away than 10 ms', () => {
+  it('still grants calls that are sent, with a tolerance covering the round trip', async () => {
+    const limiter = new AccountLimiter(far, t.prefix, { marginMs: 80 });
+    try {
+      await limiter.calibrate([{ id: 'far', ratePerSecond: 10 }]);
+      expect(limiter.lateToleranceMs).toBeGreaterThan(2 * DELAY_MS);
+      const answer = await limiter.acquire({
+        account: { id: 'far', ratePerSecond: 10 },
+        jobId: 'j1',
+        parkedMember: 'ship/j1',
+        markerKey: `${t.prefix}:marker:j1`,
+        jobKey: `${t.prefix}:ship:j1`,
+      });
+      if (answer.kind !== 'grant') throw new Error(`expected a grant, got ${answer.kind}`);
+      await limiter.waitForSlot(answer);
+      // Right at its slot the lateness is the clock spread alone (≥ the round trip): within tolerance.
+      expect(answer.uncertaintyMs).toBeGreaterThan(10);
+      expect(answer.allowedLateMs).toBeGreaterThanOrEqual(answer.uncertaintyMs);
+      expect(limiter.lateness(answer)).toBeLessThanOrEqual(answer.allowedLateMs);
+    } finally {
+      limiter.close();
+    }
+  });
+
+  it('refuses to start with one clear line when the margin cannot cover the tolerance', async () => {
+    const limiter = new AccountLimiter(far, t.prefix, { marginMs: 30 });
+    try {
+      const refused = limiter.calibrate([{ id: 'far', ratePerSecond: 10 }]);
+      await expect(refused).rejects.toBeInstanceOf(LimiterSetupError);
+      await expect(refused).rejects.toThrow(
+        /^LIMITER_MARGIN_MS 30 is too small for a Redis [\d.]+ ms away.*at least \d+/,
+      );
+    } finally {
+      limiter.close();
+    }
+  });
+
+  it('publishes the rate and margin of the process that calibrates', async () => {
+    const limiter = new AccountLimiter(t.redis, t.prefix, { marginMs: 50 });
+    try {
+      await limiter.calibrate([{ id: 'pub', ratePerSecond: 4 }]);
+      expect(await t.redis.hmget(`${t.prefix}:acct:pub`, 'rate', 'margin', 'spacing')).toEqual([
+        '4',
+        '50000',
+        String(limiter.spacingUs(4)),
+      ]);
+    } finally {
+      limiter.close();
+    }
+  });
+});
