@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { JobAnswer, LedgerSummaryAnswer } from '../../src/demo/api.js';
-import { checkInvariants, type RunRecord, type SentJob } from '../../src/demo/checks.js';
-import { accountFigures } from '../../src/demo/figures.js';
-import type { DemoAccount, PlannedJob } from '../../src/demo/plan.js';
+import type { JobAnswer, LedgerSummaryAnswer } from '../../demo/api.js';
+import { checkInvariants, type RunRecord, type SentJob } from '../../demo/checks.js';
+import { accountFigures } from '../../demo/figures.js';
+import type { DemoAccount, PlannedJob } from '../../demo/plan.js';
 import type { CallRecord } from '../../src/sandbox/index.js';
 
 const ACCOUNTS: DemoAccount[] = [

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { freePort, spawnChild } from '../../src/demo/children.js';
+import { freePort, spawnChild } from '../../support/children.js';
 
 const node = (script: string, log?: PassThrough) =>
   spawnChild('kid', process.execPath, ['-e', script], {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ACCOUNTS } from '../../src/demo/plan.js';
+import { DEMO_ACCOUNTS } from '../../demo/plan.js';
 import { redisUrl } from '../helpers/redis.js';
 
 /** The whole demo takes ~15-35 s here; this bounds a hung run well inside the test's own timeout. */
@@ -15,9 +15,9 @@ interface Run {
   stderr: string;
 }
 
-/** `node --import tsx workers/demo.ts`, as `npm run demo` runs it, against the test Redis. */
+/** `node --import tsx demo/main.ts`, as `npm run demo` runs it, against the test Redis. */
 async function runDemo(args: string[] = []): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/demo.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'demo/main.ts', ...args], {
     env: { PATH: process.env.PATH ?? '', REDIS_URL: redisUrl() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FAULTS } from '../../src/demo/faults.js';
-import { DEFAULT_SIZE, DEMO_ACCOUNTS, demoPlan } from '../../src/demo/plan.js';
+import { FAULTS } from '../../demo/faults.js';
+import { DEFAULT_SIZE, DEMO_ACCOUNTS, demoPlan } from '../../demo/plan.js';
 import { accountLookup, MAX_BATCH_JOBS, validateBatch } from '../../src/jobs/index.js';
 
 const plan = demoPlan();

@@ -8,7 +8,7 @@ import {
   redact,
   redisAnswers,
   startPrivateRedis,
-} from '../../src/demo/redis.js';
+} from '../../support/redis.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 
 /** A port nothing listens on (1 is reserved and unused here). */

@@ -1,9 +1,9 @@
 // The demo's pure text pieces: reading /metrics, the command line, the progress line, the summary.
 import { describe, expect, it } from 'vitest';
-import { parseDemoArgs } from '../../src/demo/args.js';
-import { type Output, progressLine, progressWriter } from '../../src/demo/progress.js';
-import { parseMetrics, serviceCounts, sumOf, totalRetries } from '../../src/demo/prometheus.js';
-import { formatSummary, type SummaryInput, table } from '../../src/demo/summary.js';
+import { parseDemoArgs } from '../../demo/args.js';
+import { type Output, progressLine, progressWriter } from '../../demo/progress.js';
+import { parseMetrics, serviceCounts, sumOf, totalRetries } from '../../demo/prometheus.js';
+import { formatSummary, type SummaryInput, table } from '../../demo/summary.js';
 
 const METRICS = `# HELP fulfillment_queue_jobs Jobs in each queue by BullMQ state
 # TYPE fulfillment_queue_jobs gauge

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { freePort } from './ports.js';
+import { freePort } from '../../support/ports.js';
 
 /**
  * Finds the Redis the tests run against, once for the whole run: REDIS_URL (default the machine's

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { SHARED_STATE_GAUGES } from '../../src/metrics/index.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import type { SandboxControl } from '../../src/sandbox/index.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort } from '../../support/ports.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
 import { deleteByPrefix, type TestRedis, testRedis } from '../helpers/redis.js';
 import { startSandboxProcess } from '../helpers/sandbox-process.js';

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { freePort } from '../helpers/ports.js';
+import { freePort } from '../../support/ports.js';
 
 /** A redis-server of the test's own, on a free port, so the test can see every key and set any policy. */
 export interface PrivateRedis {

@@ -6,14 +6,14 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDemoArgs, USAGE } from '../src/demo/args.js';
-import { demoPlan } from '../src/demo/plan.js';
-import { progressWriter } from '../src/demo/progress.js';
-import { deleteKeys, findRedis, redact } from '../src/demo/redis.js';
-import { buildReport } from '../src/demo/report.js';
-import { runScenario } from '../src/demo/scenario.js';
-import { demoCredentials, startSandboxProcess, startServiceProcess } from '../src/demo/stack.js';
-import { formatSummary } from '../src/demo/summary.js';
+import { deleteKeys, findRedis, redact } from '../support/redis.js';
+import { parseDemoArgs, USAGE } from './args.js';
+import { demoPlan } from './plan.js';
+import { progressWriter } from './progress.js';
+import { buildReport } from './report.js';
+import { runScenario } from './scenario.js';
+import { demoCredentials, startSandboxProcess, startServiceProcess } from './stack.js';
+import { formatSummary } from './summary.js';
 
 const parsed = parseDemoArgs(process.argv.slice(2));
 if (!parsed.ok) {

@@ -3,7 +3,7 @@
  * give for which orders, and what each job should end as. Pure and deterministic: the same plan on
  * every run, so the summary's numbers can be compared between runs.
  */
-import type { SandboxProvider, ScriptedAnswer } from '../sandbox/index.js';
+import type { SandboxProvider, ScriptedAnswer } from '../src/sandbox/index.js';
 import { FAULTS, type FaultSpec, SPECIALS } from './faults.js';
 
 export type DemoProvider = SandboxProvider;

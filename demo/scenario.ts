@@ -4,7 +4,7 @@
  * delivery with a corrected waybill, and enqueue a shipment again to see `duplicate: true`. Every wait
  * is bounded by the deadline. Nothing runs at import.
  */
-import type { SandboxControl } from '../sandbox/index.js';
+import type { SandboxControl } from '../src/sandbox/index.js';
 import type { EnqueueAnswer, ServiceApi } from './api.js';
 import type { SentJob } from './checks.js';
 import type { BatchJob, DemoPlan, PlannedJob } from './plan.js';

@@ -2,7 +2,7 @@
  * After the traffic settles: read back every job, the dead-letter queue, the accounts and the ledger
  * through the API, and every call from the sandbox; judge the invariants and build the summary.
  */
-import type { SandboxControl } from '../sandbox/index.js';
+import type { SandboxControl } from '../src/sandbox/index.js';
 import type { JobAnswer, ServiceApi } from './api.js';
 import { type Check, checkInvariants } from './checks.js';
 import { accountFigures } from './figures.js';

@@ -3,7 +3,7 @@
  * Pure: it judges records the run collected (job states from the API, calls from the sandbox, the
  * ledger summary).
  */
-import type { CallRecord } from '../sandbox/index.js';
+import type { CallRecord } from '../src/sandbox/index.js';
 import type { JobAnswer } from './api.js';
 import type { AccountFigures } from './figures.js';
 import type { PlannedJob } from './plan.js';

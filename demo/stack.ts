@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { ENV_NAMES } from '../config/index.js';
-import { type SandboxControl, sandboxControl } from '../sandbox/index.js';
+import { ENV_NAMES } from '../src/config/index.js';
+import { type SandboxControl, sandboxControl } from '../src/sandbox/index.js';
+import { type ChildHandle, freePort, spawnChild } from '../support/children.js';
 import { type ServiceApi, serviceApi } from './api.js';
-import { type ChildHandle, freePort, spawnChild } from './children.js';
 import type { DemoAccount } from './plan.js';
 
 export interface DemoCredentials {

@@ -2,7 +2,7 @@
  * The faults the demo scripts at the sandbox, each for a few chosen orders. Every one of them is
  * something the upstream documents (or a network) really does; the label is what the demo prints.
  */
-import type { SandboxProvider, ScriptedAnswer } from '../sandbox/index.js';
+import type { SandboxProvider, ScriptedAnswer } from '../src/sandbox/index.js';
 import type { Expected } from './plan.js';
 
 export interface FaultSpec {

@@ -2,7 +2,7 @@
  * Per-account figures for the summary, from what the sandbox recorded (every call with its arrival
  * time and charge) and what the service's ledger says it spent. Pure.
  */
-import { type CallRecord, maxInSlidingWindow } from '../sandbox/index.js';
+import { type CallRecord, maxInSlidingWindow } from '../src/sandbox/index.js';
 import type { LedgerSummaryAnswer } from './api.js';
 import type { DemoAccount } from './plan.js';
 
