@@ -6,7 +6,8 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteKeys, findRedis, redact } from '../support/redis.js';
+import { Redis } from 'ioredis';
+import { deleteByPrefix, findRedis, redact, redisUrl } from '../support/redis.js';
 import { parseDemoArgs, USAGE } from './args.js';
 import { demoPlan } from './plan.js';
 import { progressWriter } from './progress.js';
@@ -75,13 +76,13 @@ process.exit(exitCode);
 
 async function main(): Promise<number> {
   const plan = demoPlan();
-  const redisUrl = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
   const redis = await findRedis({
-    url: redisUrl,
+    url: redisUrl(),
     fromEnv: Boolean(process.env.REDIS_URL?.trim()),
     path: process.env.PATH ?? '',
     log,
     note: (line) => say(`demo: ${line}`),
+    nextStep: 'run npm run demo again',
   });
   if ('error' in redis) {
     process.stderr.write(`demo: ${redis.error}\n`);
@@ -103,7 +104,8 @@ async function main(): Promise<number> {
       if (options.keep)
         return `--keep: the demo's Redis stops with it, so nothing is kept (set REDIS_URL to keep keys)`;
       if (!redis.lasting) return undefined;
-      const deleted = await deleteKeys(redis.url, prefix);
+      const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+      const deleted = await deleteByPrefix(client, prefix).finally(() => client.disconnect());
       return `Deleted the demo's ${deleted} keys under prefix ${prefix}.`;
     },
   });
@@ -111,7 +113,7 @@ async function main(): Promise<number> {
   say(
     `Fulfillment demo: ${plan.jobs.length + 1} jobs on ${plan.accounts.length} sandbox accounts, Redis prefix ${prefix}`,
   );
-  say(`  redis      ${redis.description}`);
+  say(`  redis      ${redis.description}${redis.lasting ? '' : ' (stopped when the demo ends)'}`);
   say(`  logs       ${logPath}  (the sandbox's and the service's output)`);
   const credentials = demoCredentials(plan.accounts);
   const start = { root, credentials, log, env: process.env };
@@ -119,7 +121,7 @@ async function main(): Promise<number> {
   const sandbox = await startSandboxProcess(start);
   closers.push({
     name: 'the sandbox',
-    close: async () => stopped('sandbox', await sandbox.child.stop(5_000)),
+    close: async () => stopped('sandbox', await sandbox.child.stop({ graceMs: 5_000 })),
   });
   for (const script of plan.scripts)
     await sandbox.control.script(script.provider, script.orderKey, [...script.answers]);
@@ -135,7 +137,7 @@ async function main(): Promise<number> {
   // The service has SHUTDOWN_GRACE_MS=5000 to finish in-flight jobs; SIGKILL only after that and a margin.
   closers.push({
     name: 'the service',
-    close: async () => stopped('service', await service.child.stop(10_000)),
+    close: async () => stopped('service', await service.child.stop({ graceMs: 10_000 })),
   });
   const boardUrl = `${service.url}/admin/queues`;
   say(`  service    ${service.url}  (workers/all.ts: HTTP API, Bull Board, ship and sync workers)`);

@@ -1,41 +1,9 @@
 /** Reading the service's /metrics text (Prometheus exposition format) into the numbers the demo shows. */
+import { parseExposition, type Sample, sumOf } from '../support/exposition.js';
 
-export interface Sample {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
-/** Every sample line; comments, blank lines and lines that do not parse are skipped. */
+/** Every sample line; lines that do not parse are skipped (a watcher, not a test of the format). */
 export function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const match = LINE.exec(line);
-    if (!match) continue;
-    const value = Number(match[3]);
-    if (Number.isNaN(value)) continue;
-    const labels: Record<string, string> = {};
-    for (const label of (match[2] ?? '').matchAll(LABEL)) {
-      labels[label[1]!] = label[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    }
-    samples.push({ name: match[1]!, labels, value });
-  }
-  return samples;
-}
-
-/** The sum of a metric's samples whose labels include `where`. */
-export function sumOf(samples: readonly Sample[], name: string, where: Record<string, string> = {}): number {
-  let total = 0;
-  for (const sample of samples) {
-    if (sample.name !== name) continue;
-    if (Object.entries(where).every(([key, value]) => sample.labels[key] === value)) total += sample.value;
-  }
-  return total;
+  return parseExposition(text, { strict: false });
 }
 
 /** What the progress line and the summary read from one scrape. */

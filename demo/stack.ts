@@ -6,8 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { ENV_NAMES } from '../src/config/index.js';
-import { type SandboxControl, sandboxControl } from '../src/sandbox/index.js';
-import { type ChildHandle, freePort, spawnChild } from '../support/children.js';
+import type { SandboxControl } from '../src/sandbox/index.js';
+import { type ChildHandle, spawnNode, withTail } from '../support/children.js';
+import { freePort } from '../support/ports.js';
+import { startSandboxProcess as startSandbox } from '../support/sandbox.js';
 import { type ServiceApi, serviceApi } from './api.js';
 import type { DemoAccount } from './plan.js';
 
@@ -54,7 +56,6 @@ export interface RunningService {
   readonly child: ChildHandle;
 }
 
-const SANDBOX_START_MS = 30_000;
 const SERVICE_START_MS = 45_000;
 const SERVICE_PORT_ATTEMPTS = 3;
 const READY_POLL_MS = 200;
@@ -77,32 +78,9 @@ function accountsJson(credentials: DemoCredentials): string {
   );
 }
 
-function nodeChild(name: string, script: string, env: NodeJS.ProcessEnv, options: StartOptions): ChildHandle {
-  return spawnChild(name, process.execPath, ['--import', 'tsx', script], {
-    cwd: options.root,
-    env,
-    log: options.log,
-  });
-}
-
 export async function startSandboxProcess(options: StartOptions): Promise<RunningSandbox> {
-  const env = {
-    ...baseEnv(options.env),
-    SANDBOX_PORT: '0',
-    FULFILLMENT_ACCOUNTS: accountsJson(options.credentials),
-  };
-  const child = nodeChild('sandbox', 'workers/sandbox.ts', env, options);
-  try {
-    const url = await child.waitFor(
-      'printing its URL',
-      (output) => /^VVTOOL_BASE_URL=(http:\/\/127\.0\.0\.1:\d+)$/m.exec(output)?.[1],
-      SANDBOX_START_MS,
-    );
-    return { url, control: sandboxControl(url), child };
-  } catch (err) {
-    await child.stop(2_000);
-    throw withTail(err as Error, child);
-  }
+  const env = { ...baseEnv(options.env), FULFILLMENT_ACCOUNTS: accountsJson(options.credentials) };
+  return startSandbox(env, { cwd: options.root, log: options.log });
 }
 
 export interface ServiceSettings {
@@ -139,7 +117,7 @@ export async function startServiceProcess(
       RETRY_MAX_MS: '2000',
       SHUTDOWN_GRACE_MS: '5000',
     };
-    const child = nodeChild('service', 'workers/all.ts', env, options);
+    const child = spawnNode('service', 'workers/all.ts', { cwd: options.root, env, log: options.log });
     const url = `http://127.0.0.1:${port}`;
     const api = serviceApi(url, credentials.apiKey);
     const deadline = Date.now() + SERVICE_START_MS;
@@ -147,7 +125,7 @@ export async function startServiceProcess(
       await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
     }
     if (child.running() && (await api.ready())) return { url, api, child };
-    await child.stop(2_000);
+    await child.stop({ graceMs: 2_000 });
     last = withTail(
       new Error(child.running() ? 'the service did not get ready in time' : 'the service stopped'),
       child,
@@ -156,10 +134,4 @@ export async function startServiceProcess(
     if (!child.tail(40).some((line) => line.includes('cannot listen'))) break;
   }
   throw last ?? new Error('the service did not start');
-}
-
-/** Adds what the child printed last to the error: its own one-line reason is usually there. */
-function withTail(err: Error, child: ChildHandle): Error {
-  const tail = child.tail(8).filter((line) => line.trim() !== '');
-  return new Error(tail.length === 0 ? err.message : `${err.message}; it printed:\n  ${tail.join('\n  ')}`);
 }

@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseDemoArgs } from '../../demo/args.js';
 import { type Output, progressLine, progressWriter } from '../../demo/progress.js';
-import { parseMetrics, serviceCounts, sumOf, totalRetries } from '../../demo/prometheus.js';
+import { parseMetrics, serviceCounts, totalRetries } from '../../demo/prometheus.js';
 import { formatSummary, type SummaryInput, table } from '../../demo/summary.js';
+import { sumOf } from '../../support/exposition.js';
 
 const METRICS = `# HELP fulfillment_queue_jobs Jobs in each queue by BullMQ state
 # TYPE fulfillment_queue_jobs gauge
