@@ -4,6 +4,7 @@
  * delivery with a corrected waybill, and enqueue a shipment again to see `duplicate: true`. Every wait
  * is bounded by the deadline. Nothing runs at import.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { EnqueueResult, ShipRequest } from '../src/client/index.js';
 import type { SandboxControl } from '../src/sandbox/index.js';
 import { parseExposition, type Sample, sumOf } from '../support/exposition.js';
@@ -160,7 +161,8 @@ export async function runScenario(deps: {
       stopped = `the traffic did not settle in time: ${pending} jobs still pending (waiting ${counts.waiting}, active ${counts.active}, delayed ${counts.delayed})`;
       break;
     }
-    await pause(TICK_MS, deps.signal);
+    // The progress tick; Ctrl-C cuts it short.
+    await delay(TICK_MS, undefined, { signal: deps.signal }).catch(() => {});
   }
   progress.update(progressLine(elapsed(), sent.length, counts));
   progress.finish();
@@ -259,17 +261,4 @@ export function progressWriter(
     },
     finish: () => {},
   };
-}
-
-/** The progress tick; cut short by Ctrl-C. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -26,6 +26,9 @@ export interface ChildHandle {
   running(): boolean;
   /** Everything it wrote to stdout and stderr so far, in order. */
   output(): string;
+  /** What it wrote to stdout alone, and to stderr alone. */
+  stdout(): string;
+  stderr(): string;
   /** Its last `lines` lines (default 20), for a message when it fails. */
   tail(lines?: number): string[];
   /**
@@ -59,6 +62,7 @@ export function spawnChild(
     stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  const apart = { stdout: '', stderr: '' };
   let logged = 0;
   const waiters = new Set<() => void>();
   let exit: Exit | null = null;
@@ -67,22 +71,25 @@ export function spawnChild(
   };
 
   const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => {
+    const ended = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (exit !== null) return;
       exit = { code, signal };
       resolve(exit);
       wakeAll();
-    });
+    };
+    // 'close': it has exited and its output is all read.
+    child.once('close', ended);
     // A failed spawn (no such binary) emits 'error' and no 'exit'.
     child.once('error', (err) => {
       output += `${name}: ${err.message}\n`;
-      exit = { code: null, signal: null };
-      resolve(exit);
-      wakeAll();
+      ended(null, null);
     });
   });
 
-  const onData = (chunk: Buffer) => {
-    output += chunk.toString('utf8');
+  const onData = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    apart[stream] += text;
+    output += text;
     if (options.log) {
       // Whole lines only: what follows the last newline is logged once its line is complete.
       const end = output.lastIndexOf('\n') + 1;
@@ -92,8 +99,8 @@ export function spawnChild(
     }
     wakeAll();
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+  child.stdout?.on('data', onData('stdout'));
+  child.stderr?.on('data', onData('stderr'));
 
   return {
     name,
@@ -101,6 +108,8 @@ export function spawnChild(
     exited,
     running: () => exit === null,
     output: () => output,
+    stdout: () => apart.stdout,
+    stderr: () => apart.stderr,
     tail: (lines = 20) => output.replace(/\n$/, '').split('\n').slice(-lines),
     waitFor: (what, match, timeoutMs) =>
       waitForOutput(

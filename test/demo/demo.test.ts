@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNTS, demoPlan } from '../../demo/plan.js';
 import { redisUrl } from '../helpers/redis.js';
+import { spawnNodeProcess } from '../ops/node-process.js';
 
 /** The whole demo takes ~15-35 s here; this bounds a hung run well inside the test's own timeout. */
 const RUN_LIMIT_MS = 150_000;
@@ -17,22 +16,11 @@ interface Run {
 
 /** `node --import tsx demo/main.ts`, as `npm run demo` runs it, against the test Redis. */
 async function runDemo(args: string[] = []): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'demo/main.ts', ...args], {
-    env: { PATH: process.env.PATH ?? '', REDIS_URL: redisUrl() },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const child = spawnNodeProcess(['--import', 'tsx', 'demo/main.ts', ...args], { REDIS_URL: redisUrl() });
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), RUN_LIMIT_MS);
+  const code = await child.exited();
   clearTimeout(timer);
-  return { code, stdout, stderr };
+  return { code, stdout: child.stdout(), stderr: child.stderr() };
 }
 
 describe('npm run demo', () => {
@@ -71,9 +59,10 @@ describe('npm run demo', () => {
     ).map(Number);
     // The main traffic plus the clash delivery (redriven to completion) and nothing else.
     expect(sent).toBe(plan.jobs.length + 1);
-    expect(already).toBe(expected('already_shipped'));
+    // A shipment whose answer was lost (a timeout on a loaded machine) finds it shipped on retry.
+    expect(already).toBeGreaterThanOrEqual(expected('already_shipped'));
+    expect(shipped! + already!).toBe(expected('shipped') + 1 + expected('already_shipped'));
     expect(synced).toBe(expected('synced'));
-    expect(shipped).toBe(expected('shipped') + 1);
     expect(done).toBe(sent! - expected('dead'));
     expect(Number(line(/^ {2}dead +(\d+)$/m)[1])).toBe(expected('dead'));
     expect(line(/^ {2}dead +1\n +(\S+): /m)[1]).toMatch(/^vvtool\.vv-1\./);
@@ -102,13 +91,17 @@ describe('npm run demo', () => {
     line(/^ {2}duplicate +POST \/v1\/ship .* state completed, duplicate: true$/m);
   });
 
-  it('prints coupons by account from the ledger, matching the sandbox', () => {
+  it('prints coupons by account from the ledger, reconciled with what the sandbox charged', () => {
     for (const account of DEMO_ACCOUNTS) {
-      const [, ledger, , answered] = line(
-        new RegExp(`^ {2}${account.id} +${account.provider} +(\\d+) +(\\d+) +(\\d+) +(\\d+) +match$`, 'm'),
-      );
-      expect(Number(ledger)).toBe(Number(answered));
-      expect(Number(ledger)).toBeGreaterThan(0);
+      const [ledger, unknown, charged] = line(
+        new RegExp(`^ {2}${account.id} +${account.provider} +(\\d+) +(\\d+) +(\\d+) +match$`, 'm'),
+      )
+        .slice(1)
+        .map(Number);
+      // The sandbox charged every coupon the ledger knows, and at most one per unknown entry besides.
+      expect(charged).toBeGreaterThanOrEqual(ledger!);
+      expect(charged).toBeLessThanOrEqual(ledger! + unknown!);
+      expect(ledger).toBeGreaterThan(0);
     }
   });
 
