@@ -1,15 +1,15 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
+import { spawnChild } from '../../support/children.js';
 import { type ChildStats, isToParent, type ToChild, type ToParent } from './protocol.js';
 
 /** The repository root: children run from it so that relative paths resolve alike. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** How many lines of a child's output we keep to explain a failure. */
-const KEEP_LINES = 40;
+/** How many lines of a child's output explain a failure. */
+const TAIL_LINES = 40;
 
 export interface Child {
   readonly name: string;
@@ -61,30 +61,18 @@ function compiledEntry(entry: string): string {
  * stay readable; it is shown when something fails.
  */
 export function startChild(name: string, entry: string, env: Record<string, string>): Child {
-  const proc: ChildProcess = fork(compiledEntry(entry), [], {
+  const handle = spawnChild(name, process.execPath, [compiledEntry(entry)], {
     cwd: ROOT,
-    execArgv: [],
     // Only what the child needs, plus PATH/HOME for node itself: no stray settings from our shell.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    ipc: true,
   });
-  const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      lines.push(line.slice(0, 400));
-      if (lines.length > KEEP_LINES) lines.shift();
-    }
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-
+  const proc = handle.process;
+  const fatal: string[] = [];
   let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => {
-    proc.once('exit', (code) => {
-      exitCode = code;
-      resolve(code);
-    });
+  const exited = handle.exited.then(({ code }) => {
+    exitCode = code;
+    return code;
   });
 
   let nextId = 1;
@@ -101,11 +89,14 @@ export function startChild(name: string, entry: string, env: Record<string, stri
       pending.get(message.id)?.(message.stats);
       pending.delete(message.id);
     } else {
-      lines.push(`fatal: ${message.message}`);
+      fatal.push(`fatal: ${message.message}`);
     }
   });
 
-  const tail = () => lines.join('\n');
+  const tail = () =>
+    [...handle.tail(TAIL_LINES).filter((line) => line.trim() !== ''), ...fatal]
+      .map((line) => line.slice(0, 400))
+      .join('\n');
 
   return {
     name,
@@ -146,12 +137,7 @@ export function startChild(name: string, entry: string, env: Record<string, stri
       });
     },
     async stop(graceMs = 10_000) {
-      if (exitCode !== undefined) return exitCode;
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+      return (await handle.stop({ graceMs })).code;
     },
   };
 }

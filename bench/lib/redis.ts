@@ -1,32 +1,15 @@
 import { Redis } from 'ioredis';
+import { deleteKeys, redisUrl, scanKeys } from '../../support/redis.js';
 
-export function redisUrl(): string {
-  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-}
+export { redisUrl };
 
 export function benchRedis(): Redis {
   return new Redis(redisUrl(), { maxRetriesPerRequest: null, connectionName: 'bench' });
 }
 
-/** Every key matching any of `patterns` (SCAN MATCH syntax), in pages. */
-export async function* scanKeys(redis: Redis, patterns: readonly string[]): AsyncGenerator<string[]> {
-  for (const pattern of patterns) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
-      cursor = next;
-      if (keys.length > 0) yield keys;
-    } while (cursor !== '0');
-  }
-}
-
 /** Deletes every key of a benchmark: `${prefix}:*` (ours and BullMQ's) and `b_${prefix}*` (Bottleneck's). */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let deleted = 0;
-  for await (const keys of scanKeys(redis, [`${prefix}:*`, `b_${prefix}*`])) {
-    deleted += await redis.unlink(...keys);
-  }
-  return deleted;
+export function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  return deleteKeys(redis, [`${prefix}:*`, `b_${prefix}*`]);
 }
 
 /** Redis's CPU time so far, seconds (user + system, all threads), from INFO cpu. */

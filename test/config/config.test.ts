@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULTS, ENV_NAMES, loadConfig } from '../../src/config/index.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort } from '../../support/ports.js';
 import { spawnNode } from '../helpers/processes.js';
 import { redisUrl } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';

@@ -1,9 +1,10 @@
-// The demo's pure text pieces: reading /metrics, the command line, the progress line, the summary.
+// The demo's pure text pieces: reading /metrics, the command line, the progress line.
 import { describe, expect, it } from 'vitest';
-import { parseDemoArgs } from '../../src/demo/args.js';
-import { type Output, progressLine, progressWriter } from '../../src/demo/progress.js';
-import { parseMetrics, serviceCounts, sumOf, totalRetries } from '../../src/demo/prometheus.js';
-import { formatSummary, type SummaryInput, table } from '../../src/demo/summary.js';
+import { parseDemoArgs } from '../../demo/args.js';
+import { progressLine, progressWriter, serviceCounts, totalRetries } from '../../demo/scenario.js';
+import { parseExposition } from '../../support/exposition.js';
+
+const parseMetrics = (text: string) => parseExposition(text, { strict: false });
 
 const METRICS = `# HELP fulfillment_queue_jobs Jobs in each queue by BullMQ state
 # TYPE fulfillment_queue_jobs gauge
@@ -35,7 +36,6 @@ describe('reading /metrics', () => {
       labels: { label: 'a "quoted" \\ value' },
       value: 1500,
     });
-    expect(sumOf(samples, 'fulfillment_queue_jobs', { state: 'waiting' })).toBe(12);
   });
 
   it('counts the work queues only (not the dead-letter queue), retries by code, and held accounts', () => {
@@ -88,14 +88,14 @@ const counts = serviceCounts(parseMetrics(METRICS));
 
 describe('demo progress', () => {
   it('names the counts and the held accounts on one line', () => {
-    expect(progressLine(12_345, 290, counts)).toBe(
+    expect(progressLine('[ 12.3 s]', 290, counts)).toBe(
       '[ 12.3 s] sent 290 · done 45 · waiting 10 · active 0 · delayed 4 · dead 3 · retries 9 · held dmj-2',
     );
   });
 
   it('rewrites one line on a terminal (one column short of its width, so it never wraps), events above it', () => {
     const written: string[] = [];
-    const out: Output = { isTTY: true, columns: 30, write: (text) => written.push(text) };
+    const out = { isTTY: true, columns: 30, write: (text: string) => written.push(text) };
     const progress = progressWriter(out);
     progress.update('first status line that is much too long for thirty columns');
     progress.event('an event');
@@ -112,7 +112,7 @@ describe('demo progress', () => {
   it('prints a line at most every interval when not on a terminal, and every event', () => {
     const written: string[] = [];
     let now = 0;
-    const progress = progressWriter({ write: (text) => written.push(text) }, 2_000, () => now);
+    const progress = progressWriter({ write: (text: string) => written.push(text) }, 2_000, () => now);
     progress.update('a');
     now = 1_000;
     progress.update('b');
@@ -121,87 +121,5 @@ describe('demo progress', () => {
     progress.update('c');
     progress.finish();
     expect(written).toEqual(['a\n', 'e\n', 'c\n']);
-  });
-});
-
-describe('demo summary', () => {
-  const input: SummaryInput = {
-    elapsedMs: 21_500,
-    sent: 291,
-    done: 290,
-    alreadyShipped: 2,
-    synced: 40,
-    dead: [{ id: 'vvtool.vv-1.1.all.YT1', reason: 'Taobao refused the shipment (614): 物流订单不存在' }],
-    retries: { none: 22, '202': 6, '101': 18 },
-    retriedJobs: 44,
-    held: { account: 'dmj-2', reason: 'insufficient balance (209)', heldMs: 2_100, released: 13 },
-    redrive: { id: 'damaijia.dmj-1.D.Z', patch: { waybill_no: 'ZT2' }, state: 'completed' },
-    duplicate: {
-      what: 'POST /v1/ship for vv-3 tid 5',
-      id: 'vvtool.vv-3.5.all.YT5',
-      state: 'completed',
-      duplicate: true,
-    },
-    figures: [
-      {
-        account: 'vv-1',
-        provider: 'vvtool',
-        ledgerTotal: 48,
-        ledgerUnknown: 2,
-        chargedAnswered: 48,
-        chargedUnanswered: 1,
-        unanswered: 2,
-        calls: 64,
-        seconds: 8.14,
-        perSecond: 7.86,
-        maxInSecond: 10,
-      },
-    ],
-    boardUrl: 'http://127.0.0.1:4000/admin/queues',
-    adminUser: 'admin',
-    checks: [
-      { name: 'a', ok: true, detail: 'fine' },
-      { name: 'b', ok: false, detail: 'broken' },
-    ],
-  };
-  const text = formatSummary(input).join('\n');
-
-  it('gives done / retried / dead / held counts', () => {
-    expect(text).toContain('  done       290 (248 shipped, 2 already shipped, 40 synced)');
-    expect(text).toContain(
-      '  retried    44 jobs, 46 retry answers: code 101 ×18, code 202 ×6, transport ×22',
-    );
-    expect(text).toContain('  dead       1\n               vvtool.vv-1.1.all.YT1: Taobao refused');
-    expect(text).toContain('  held       1 account: dmj-2 for 2.1 s (insufficient balance (209)); ');
-    expect(text).toContain(', 13 parked jobs released');
-    expect(text).toContain('  redriven   damaijia.dmj-1.D.Z with waybill_no=ZT2: now completed');
-    expect(text).toContain(
-      '  duplicate  POST /v1/ship for vv-3 tid 5 again: vvtool.vv-3.5.all.YT5 state completed, duplicate: true',
-    );
-  });
-
-  it('tabulates coupons and calls per account, and marks each check', () => {
-    expect(text).toMatch(/^ {2}vv-1 +vvtool +48 +2 +48 +1 +match$/m);
-    expect(text).toMatch(/^ {2}vv-1 +64 +8\.1 +7\.9 +10$/m);
-    expect(text).toContain('  ok    a: fine\n  FAIL  b: broken');
-    expect(text).toContain(
-      'Bull Board: http://127.0.0.1:4000/admin/queues (user admin, password printed at the start)',
-    );
-  });
-
-  it('says so when no account was held', () => {
-    expect(formatSummary({ ...input, held: null }).join('\n')).toContain('  held       0 accounts');
-  });
-
-  it('aligns text left and numbers right', () => {
-    expect(
-      table(
-        ['name', 'n'],
-        [
-          ['a', '5'],
-          ['bbb', '12'],
-        ],
-      ),
-    ).toEqual(['  name   n', '  a      5', '  bbb   12']);
   });
 });

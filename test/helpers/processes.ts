@@ -1,6 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import { basename } from 'node:path';
+import { type ChildHandle, spawnNode as spawnNodeChild } from '../../support/children.js';
 
+/** A child process as the tests hold it: its output, and a stop that answers the exit code. */
 export interface Child {
   readonly process: ChildProcess;
   /** Everything it wrote to stdout and stderr so far. */
@@ -9,28 +11,17 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export function asChild(handle: ChildHandle): Child {
+  return {
+    process: handle.process,
+    output: handle.output,
+    stop: async (signal = 'SIGTERM') => (await handle.stop({ signal })).code,
+  };
+}
+
 /** Starts `node --import tsx <script>` with the given environment (plus PATH). */
 export function spawnNode(script: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return {
-    process: child,
-    output: () => output,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
-  };
+  return asChild(
+    spawnNodeChild(basename(script, '.ts'), script, { env: { PATH: process.env.PATH ?? '', ...env } }),
+  );
 }

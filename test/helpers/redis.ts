@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { deleteByPrefix, redisUrl } from '../../support/redis.js';
+
+export { deleteByPrefix, redisUrl };
 
 export interface TestRedis {
   readonly url: string;
@@ -9,10 +12,6 @@ export interface TestRedis {
   readonly redis: Redis;
   /** Deletes every key under the prefix and closes the connection. */
   cleanup(): Promise<void>;
-}
-
-export function redisUrl(): string {
-  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 }
 
 /**
@@ -33,13 +32,4 @@ export async function testRedis(name: string): Promise<TestRedis> {
       redis.disconnect();
     },
   };
-}
-
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }

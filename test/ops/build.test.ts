@@ -80,9 +80,9 @@ describe('npm run build', () => {
     }
     // bin/fulfill.js imports ../dist/src/cli/main.js when a build is there.
     expect(existsSync(join(OUT, 'src', 'cli', 'main.js'))).toBe(true);
-    // Nothing of the tests or benchmarks is compiled into the build.
-    expect(existsSync(join(OUT, 'test'))).toBe(false);
-    expect(existsSync(join(OUT, 'bench'))).toBe(false);
+    // Only the product: nothing of the tests, benchmarks, demo or their support code.
+    expect(readdirSync(OUT).sort()).toEqual(['src', 'workers']);
+    expect(existsSync(join(OUT, 'src', 'demo'))).toBe(false);
     expect(relative(ROOT, OUT).startsWith('dist')).toBe(true);
   });
 });

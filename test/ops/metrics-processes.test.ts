@@ -7,13 +7,13 @@ import { loadConfig } from '../../src/config/index.js';
 import { SHARED_STATE_GAUGES } from '../../src/metrics/index.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import type { SandboxControl } from '../../src/sandbox/index.js';
-import { freePort } from '../helpers/ports.js';
+import { parseExposition, type Sample, sumOf } from '../../support/exposition.js';
+import { freePort } from '../../support/ports.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
 import { deleteByPrefix, type TestRedis, testRedis } from '../helpers/redis.js';
 import { startSandboxProcess } from '../helpers/sandbox-process.js';
 import { until } from '../helpers/wait.js';
 import { healthcheckArgv } from './dockerfile.js';
-import { parseExposition, type Sample, sumOf } from './exposition.js';
 
 // The Compose layout in miniature: an API process, a ship worker and a sync worker, each a real
 // process against the sandbox in a process of its own. Scraped one by one as Prometheus would, the

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import { spawnChild } from '../../support/children.js';
 
 /** A `node …` child process, its stdout and stderr kept apart. */
 export interface NodeChild {
@@ -17,28 +17,12 @@ export interface NodeChild {
  * unless `args` asks for it, as a container would run it.
  */
 export function spawnNodeProcess(args: readonly string[], env: Record<string, string>): NodeChild {
-  const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  // Registered at once, so an exit that happens before anyone asks is not missed.
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  const child = spawnChild('node', process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env } });
   return {
-    process: child,
-    stdout: () => out,
-    stderr: () => err,
-    exited: () => exit,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exit;
-    },
+    process: child.process,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exited: async () => (await child.exited).code,
+    stop: async (signal = 'SIGTERM') => (await child.stop({ signal })).code,
   };
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { connectRedis } from '../../src/runtime/redis.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort } from '../../support/ports.js';
 import { until } from '../helpers/wait.js';
 import { type PrivateRedis, startPrivateRedis } from './private-redis.js';
 

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { freePort } from '../../support/ports.js';
 import { checkInvariants } from '../helpers/invariants.js';
 import { testAccount, vvtoolShip } from '../helpers/pipeline.js';
-import { freePort } from '../helpers/ports.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
 import { until } from '../helpers/wait.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../support/ports.js';
 import { startTestPipeline, type TestAccount, type TestPipeline, vvtoolShip } from '../helpers/pipeline.js';
-import { freePort } from '../helpers/ports.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
 import { until } from '../helpers/wait.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../support/ports.js';
 import { startTestPipeline, type TestPipeline, testAccount, vvtoolShip } from '../helpers/pipeline.js';
-import { freePort } from '../helpers/ports.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
 import { until } from '../helpers/wait.js';
 

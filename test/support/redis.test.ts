@@ -1,20 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type DemoRedis,
-  deleteKeys,
+  deleteByPrefix,
+  type FoundRedis,
   findBinary,
   findRedis,
   type RedisSources,
   redact,
   redisAnswers,
   startPrivateRedis,
-} from '../../src/demo/redis.js';
+} from '../../support/redis.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 
 /** A port nothing listens on (1 is reserved and unused here). */
 const CLOSED = 'redis://127.0.0.1:1';
 
-function found(url: string, description: string): DemoRedis {
+function found(url: string, description: string): FoundRedis {
   return { url, description, lasting: false, stop: async () => {} };
 }
 
@@ -36,7 +36,7 @@ function sources(answers: {
       calls.push(`which ${name}`);
       return answers.binary ?? null;
     },
-    startPrivate: async (binary) => {
+    startPrivate: async ({ binary }) => {
       calls.push(`private ${binary}`);
       if (answers.privateFails) throw new Error('port in use');
       return found('redis://127.0.0.1:7001', 'private');
@@ -55,14 +55,15 @@ const options = (notes: string[]) => ({
   fromEnv: true,
   path: '/nowhere',
   note: (line: string) => notes.push(line),
+  nextStep: 'run npm run demo again',
 });
 
-describe('finding a Redis for the demo', () => {
+describe('support: finding a Redis', () => {
   it('uses REDIS_URL when it answers, and starts nothing', async () => {
     const s = sources({ ping: true });
     const redis = await findRedis(options([]), s);
     expect(redis).toMatchObject({ url: 'redis://:secret@127.0.0.1:6390', lasting: true });
-    expect((redis as DemoRedis).description).toBe('Redis at redis://:***@127.0.0.1:6390 (REDIS_URL)');
+    expect((redis as FoundRedis).description).toBe('Redis at redis://:***@127.0.0.1:6390 (REDIS_URL)');
     expect(s.calls).toEqual(['ping redis://:secret@127.0.0.1:6390']);
   });
 
@@ -97,10 +98,10 @@ describe('finding a Redis for the demo', () => {
   });
 });
 
-describe('demo Redis helpers on a real Redis', () => {
+describe('support: Redis helpers on a real Redis', () => {
   let t: TestRedis;
   beforeAll(async () => {
-    t = await testRedis('demo-redis');
+    t = await testRedis('support-redis');
   });
   afterAll(async () => {
     await t.cleanup();
@@ -120,7 +121,7 @@ describe('demo Redis helpers on a real Redis', () => {
     }
     await t.redis.set(`${prefix}x:other`, '1');
     await t.redis.set(`${t.prefix}:kept`, '1');
-    expect(await deleteKeys(t.url, prefix)).toBe(2_500);
+    expect(await deleteByPrefix(t.redis, prefix)).toBe(2_500);
     const [, left] = await t.redis.scan('0', 'MATCH', `${prefix}:*`, 'COUNT', 10_000);
     expect(left).toEqual([]);
     expect(await t.redis.get(`${prefix}x:other`)).toBe('1');
@@ -130,7 +131,7 @@ describe('demo Redis helpers on a real Redis', () => {
   it.skipIf(findBinary('redis-server', process.env.PATH ?? '') === null)(
     'starts a private redis-server that answers, and stops it',
     async () => {
-      const redis = await startPrivateRedis(findBinary('redis-server', process.env.PATH ?? '')!);
+      const redis = await startPrivateRedis({ binary: findBinary('redis-server', process.env.PATH ?? '')! });
       expect(redis.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
       expect(redis.lasting).toBe(false);
       expect(await redisAnswers(redis.url, 1_000)).toBe(true);

@@ -8,13 +8,20 @@ export interface Sample {
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
-/** The samples of an exposition text (comments and blank lines skipped). */
-export function parseExposition(text: string): Sample[] {
+/**
+ * The samples of a Prometheus exposition text (comments and blank lines skipped). Strict (the default,
+ * for tests of the format): a line that does not parse is an error. Lenient (for a watcher such as
+ * the demo): such lines are skipped.
+ */
+export function parseExposition(text: string, { strict = true }: { strict?: boolean } = {}): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '' || line.startsWith('#')) continue;
     const match = LINE.exec(line.trim());
-    if (!match) throw new Error(`unreadable exposition line: ${line}`);
+    if (!match || (!strict && Number.isNaN(Number(match[3])))) {
+      if (strict) throw new Error(`unreadable exposition line: ${line}`);
+      continue;
+    }
     const labels: Record<string, string> = {};
     for (const [, name, raw] of (match[2] ?? '').matchAll(LABEL)) {
       labels[name!] = raw!.replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { freePort, spawnChild } from '../../src/demo/children.js';
+import { spawnChild } from '../../support/children.js';
+import { freePort } from '../../support/ports.js';
 
 const node = (script: string, log?: PassThrough) =>
   spawnChild('kid', process.execPath, ['-e', script], {
@@ -9,7 +10,7 @@ const node = (script: string, log?: PassThrough) =>
     ...(log ? { log } : {}),
   });
 
-describe('demo child processes', () => {
+describe('support: child processes', () => {
   it('resolves waitFor with what the output shows, and logs each line with the name', async () => {
     const log = new PassThrough();
     let logged = '';
@@ -23,7 +24,7 @@ describe('demo child processes', () => {
     const url = await child.waitFor('its URL', (out) => /URL=(\S+)/.exec(out)?.[1], 10_000);
     expect(url).toBe('http://127.0.0.1:99');
     expect(child.running()).toBe(true);
-    expect(await child.stop(5_000)).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(await child.stop({ graceMs: 5_000 })).toEqual({ code: null, signal: 'SIGTERM' });
     expect(child.running()).toBe(false);
     expect(logged).toBe('kid starting\nkid URL=http://127.0.0.1:99\n');
   });
@@ -39,13 +40,13 @@ describe('demo child processes', () => {
   it('rejects waitFor after its timeout', async () => {
     const child = node('setInterval(() => {}, 1000)');
     await expect(child.waitFor('its URL', () => undefined, 100)).rejects.toThrow('did not get to its URL');
-    await child.stop(5_000);
+    await child.stop({ graceMs: 5_000 });
   });
 
   it('kills a child that ignores SIGTERM once the grace period is over', async () => {
     const child = node("process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)");
     await child.waitFor('ready', (out) => (out.includes('ready') ? true : undefined), 10_000);
-    expect(await child.stop(200)).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await child.stop({ graceMs: 200 })).toEqual({ code: null, signal: 'SIGKILL' });
   });
 
   it('reports a binary that does not exist as exited', async () => {

@@ -1,23 +1,30 @@
 /**
- * Finding a Redis for the demo: REDIS_URL (or the local default) when it answers; else a private
- * redis-server on a free port when one is installed; else a container when Docker is there; else one
- * line saying how to get one. Also deletes the demo's keys afterwards. Nothing runs at import.
+ * Redis for tests, benchmarks and the demo: finding one (REDIS_URL or the local default when it
+ * answers; else a private redis-server on a free port when one is installed; else a container when
+ * Docker is there; else one line saying how to get one), and deleting a run's keys by prefix.
+ * Nothing runs at import.
  */
 import { accessSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { freePort, spawnChild } from './children.js';
+import { spawnChild, withTail } from './children.js';
+import { freePort } from './ports.js';
 
-export interface DemoRedis {
+export interface FoundRedis {
   readonly url: string;
-  /** Where it came from, for the demo's first lines. */
+  /** Where it came from, for a first line of output. */
   readonly description: string;
-  /** Whether it outlives the demo (keys kept with --keep are then still there to look at). */
+  /** Whether it outlives the run (keys kept are then still there to look at). */
   readonly lasting: boolean;
-  /** Stops what the demo started (nothing for a Redis it found). */
+  /** Stops what was started (nothing for a Redis that was found). */
   stop(): Promise<void>;
+}
+
+/** REDIS_URL, or the machine's own Redis. */
+export function redisUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
 }
 
 export interface FindRedisOptions {
@@ -30,14 +37,16 @@ export interface FindRedisOptions {
   readonly log?: Writable;
   /** A line for the user while it looks (e.g. "no Redis at …; starting redis-server"). */
   readonly note: (line: string) => void;
+  /** The end of the line said when there is no Redis at all, e.g. "run npm run demo again". */
+  readonly nextStep: string;
 }
 
 /** The ways to get a Redis; tests replace them. */
 export interface RedisSources {
   answers(url: string, timeoutMs: number): Promise<boolean>;
   findBinary(name: string, path: string): string | null;
-  startPrivate(binary: string, log?: Writable): Promise<DemoRedis>;
-  startContainer(): Promise<DemoRedis>;
+  startPrivate(options: PrivateRedisOptions): Promise<FoundRedis>;
+  startContainer(): Promise<FoundRedis>;
 }
 
 const PING_TIMEOUT_MS = 1_000;
@@ -46,7 +55,7 @@ const CONTAINER_NOTE_AFTER_MS = 2_000;
 export async function findRedis(
   options: FindRedisOptions,
   sources: RedisSources = defaultSources,
-): Promise<DemoRedis | { error: string }> {
+): Promise<FoundRedis | { error: string }> {
   const where = redact(options.url);
   if (await sources.answers(options.url, PING_TIMEOUT_MS)) {
     return {
@@ -60,7 +69,7 @@ export async function findRedis(
   if (binary !== null) {
     options.note(`no Redis answered at ${where}; starting a private redis-server`);
     try {
-      return await sources.startPrivate(binary, options.log);
+      return await sources.startPrivate({ binary, ...(options.log ? { log: options.log } : {}) });
     } catch (err) {
       options.note(`could not start redis-server: ${(err as Error).message}`);
     }
@@ -79,7 +88,7 @@ export async function findRedis(
     return {
       error:
         `no Redis answered at ${where}, redis-server is not installed and Docker is not available (${why}); ` +
-        'install Redis (apt install redis-server, or brew install redis) or set REDIS_URL to one, then run npm run demo again',
+        `install Redis (apt install redis-server, or brew install redis) or set REDIS_URL to one, then ${options.nextStep}`,
     };
   } finally {
     clearTimeout(slow);
@@ -130,17 +139,33 @@ export function findBinary(name: string, path: string): string | null {
 const START_ATTEMPTS = 3;
 const START_TIMEOUT_MS = 10_000;
 
-/** redis-server on a free 127.0.0.1 port, in the foreground as our child, with no persistence. */
-export async function startPrivateRedis(binary: string, log?: Writable): Promise<DemoRedis> {
+export interface PrivateRedisOptions {
+  /** Default: `redis-server` from the PATH. */
+  readonly binary?: string;
+  /** Added to the command line (e.g. a maxmemory policy). */
+  readonly args?: readonly string[];
+  /** Where its output goes, line by line. */
+  readonly log?: Writable;
+}
+
+export interface PrivateRedis extends FoundRedis {
+  readonly port: number;
+}
+
+/**
+ * redis-server on a free 127.0.0.1 port, in the foreground as our child, with no persistence; ready
+ * once it says so and answers PING. A port taken between finding and binding it: another port.
+ */
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   let last: Error | undefined;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const port = await freePort();
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    args.push('--daemonize', 'no', '--dir', tmpdir());
-    const child = spawnChild('redis', binary, args, {
+    args.push('--daemonize', 'no', '--dir', tmpdir(), ...(options.args ?? []));
+    const child = spawnChild('redis', options.binary ?? 'redis-server', args, {
       cwd: tmpdir(),
       env: process.env,
-      ...(log ? { log } : {}),
+      ...(options.log ? { log: options.log } : {}),
     });
     try {
       await child.waitFor(
@@ -153,16 +178,18 @@ export async function startPrivateRedis(binary: string, log?: Writable): Promise
         throw new Error(`redis-server on port ${port} does not answer PING`);
       return {
         url,
-        description: `a private redis-server on 127.0.0.1:${port} (stopped when the demo ends)`,
+        port,
+        description: `a private redis-server on 127.0.0.1:${port}`,
         lasting: false,
         stop: async () => {
-          await child.stop(5_000);
+          await child.stop({ graceMs: 5_000 });
         },
       };
     } catch (err) {
-      // Most likely the port was taken between finding it and binding it: try another.
-      last = err as Error;
-      await child.stop(2_000);
+      last = withTail(err as Error, child);
+      await child.stop({ graceMs: 2_000 });
+      // Only a lost race for the port is worth another try; anything else would fail the same way.
+      if (!/Address already in use/.test(child.output())) break;
     }
   }
   throw last ?? new Error('redis-server did not start');
@@ -171,7 +198,7 @@ export async function startPrivateRedis(binary: string, log?: Writable): Promise
 const CONTAINER_TIMEOUT_MS = 120_000;
 
 /** A redis:7 container through testcontainers (a dev dependency: loaded only when needed). */
-export async function startRedisContainer(): Promise<DemoRedis> {
+export async function startRedisContainer(): Promise<FoundRedis> {
   const { GenericContainer } = await import('testcontainers');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -189,7 +216,7 @@ export async function startRedisContainer(): Promise<DemoRedis> {
     const port = container.getMappedPort(6379);
     return {
       url: `redis://${host}:${port}`,
-      description: `a redis:7 container at ${host}:${port} (removed when the demo ends)`,
+      description: `a redis:7 container at ${host}:${port}`,
       lasting: false,
       stop: async () => {
         await container.stop();
@@ -207,22 +234,28 @@ export const defaultSources: RedisSources = {
   startContainer: startRedisContainer,
 };
 
-/** Deletes every key under `prefix:`; returns how many. SCAN ends when its cursor comes back to 0. */
-export async function deleteKeys(url: string, prefix: string): Promise<number> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
-  redis.on('error', () => {}); // reported through the failing command below
-  let deleted = 0;
-  try {
+/** Every key matching any of `patterns` (SCAN MATCH syntax), in pages; SCAN ends when its cursor is 0 again. */
+export async function* scanKeys(redis: Redis, patterns: readonly string[]): AsyncGenerator<string[]> {
+  for (const pattern of patterns) {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
+      if (keys.length > 0) yield keys;
     } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
   }
+}
+
+/** Deletes every key matching any of `patterns`; returns how many. */
+export async function deleteKeys(redis: Redis, patterns: readonly string[]): Promise<number> {
+  let deleted = 0;
+  for await (const keys of scanKeys(redis, patterns)) deleted += await redis.unlink(...keys);
   return deleted;
+}
+
+/** Deletes every key under `prefix:` (a run's own namespace); returns how many. */
+export function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
+  return deleteKeys(redis, [`${prefix}:*`]);
 }
 
 /** The URL without its password, for printing. */
