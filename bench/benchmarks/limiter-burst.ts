@@ -159,7 +159,8 @@ async function measure(
   const takesPerJob = await takes(queue, TOTAL);
   await rig.stop(workers);
   await rig.clean(prefix);
-  if (calls.length < TOTAL) throw new Error(`limiter-burst: ${variant} made ${calls.length} of ${TOTAL} calls`);
+  if (calls.length < TOTAL)
+    throw new Error(`limiter-burst: ${variant} made ${calls.length} of ${TOTAL} calls`);
   const times = calls.map((call) => call.at);
   const windows = maxPerAccount(calls);
   return {

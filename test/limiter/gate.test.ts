@@ -80,10 +80,11 @@ async function line(account: string, turns: Record<string, number>): Promise<voi
 /** The hash a grant writes its in-flight mark to, per account here. */
 const marks = (account: string) => `${t.prefix}:inflight:${account}`;
 
+let asked = 0;
+/** The gaps between the slots of new jobs asking one after another, each with its caller's lag. */
 async function gaps(account: string, lags: readonly number[]): Promise<number[]> {
   const slots: number[] = [];
-  for (const [i, lag] of lags.entries())
-    slots.push((await gate(account, `${account}-${i}`, 'first', lag)).slot);
+  for (const lag of lags) slots.push((await gate(account, `${account}-${asked++}`, 'first', lag)).slot);
   return slots.slice(1).map((slot, i) => slot - slots[i]!);
 }
 
@@ -182,18 +183,32 @@ describe('gate', () => {
     expect(await gaps('mixed', [20_000, 0, 0, 5_000, 0])).toEqual([lagged, lagged, lagged, lagged]);
   });
 
-  it('forgets a lag older than its memory', async () => {
-    await gate('forget', 'f0', 'first', 30_000);
+  it("keeps a lag for every slot until its memory after the lagging caller's slot, then forgets it", async () => {
+    const lagging = await gate('forget', 'f0', 'first', 30_000);
     const key = limiterKeys.account(t.prefix, 'forget');
-    expect(await t.redis.hget(key, 'lag')).toBe('30000');
-    const lagAt = Number(await t.redis.hget(key, 'lagAt'));
-    await t.redis.hset(key, 'lagAt', String(lagAt - LAG_MEMORY_US - 1)); // as if reported that long ago
+    expect(await t.redis.hmget(key, 'lag', 'lagUntil')).toEqual([
+      '30000',
+      String(lagging.slot + LAG_MEMORY_US),
+    ]);
+    // However late the later slots are granted, while they are within the memory they are widened.
+    const lagged = BASE_US + (2 * 30_000) / RATE;
+    expect(await gaps('forget', [0, 0, 0])).toEqual([lagged, lagged]);
+    await t.redis.hset(key, 'lagUntil', String(lagging.slot)); // as if that slot were LAG_MEMORY ago
     expect(await gaps('forget', [0, 0, 0])).toEqual([BASE_US, BASE_US]);
+  });
+
+  it('keeps the worst lag when a calmer caller reports, and extends it', async () => {
+    await gate('worst', 'w0', 'first', 30_000);
+    await gate('worst', 'w1', 'first', 5_000);
+    expect(await t.redis.hget(limiterKeys.account(t.prefix, 'worst'), 'lag')).toBe('30000');
   });
 
   it('writes no lag for calm callers', async () => {
     await gaps('quiet', [0, 0]);
-    expect(await t.redis.hmget(limiterKeys.account(t.prefix, 'quiet'), 'lag', 'lagAt')).toEqual([null, null]);
+    expect(await t.redis.hmget(limiterKeys.account(t.prefix, 'quiet'), 'lag', 'lagUntil')).toEqual([
+      null,
+      null,
+    ]);
   });
 
   it('gives a parked job priority 0 so that it comes back ahead of jobs not yet gated', async () => {

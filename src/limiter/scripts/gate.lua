@@ -22,8 +22,11 @@
   call of this job still in flight elsewhere answers 'busy' (or 'stale' once surely over); a held
   account parks the job in its parked set, to be promoted on resume.
 
-  Lag widens spacing: the account keeps the worst event-loop lag any caller reported within
-  LAG_MEMORY (`lag`, `lagAt`), and slots are spaced by twice it over a window meanwhile.
+  Lag widens spacing: the account keeps the worst event-loop lag any caller reported (`lag`) for
+  every slot until LAG_MEMORY after the last slot granted to a lagging caller (`lagUntil`), and
+  spaces slots by twice it over a window meanwhile. A caller may send late by the tolerance plus
+  its own lag: the window after its slot is widened by that lag once for the allowance, once more
+  for a stall between its check and the wire.
   The spacing is the account's published one (field `spacing`, written by publish.lua at start-up,
   so every process enforces the same rate), or the caller's own when none is published.
 
@@ -68,7 +71,7 @@ if live then
     return {'stale', liveCall}
   end
 end
-local acct = redis.call('HMGET', KEYS[1], 'tat', 'held', 'reason', 'code', 'since', 'lag', 'lagAt', 'spacing')
+local acct = redis.call('HMGET', KEYS[1], 'tat', 'held', 'reason', 'code', 'since', 'lag', 'lagUntil', 'spacing')
 if acct[2] then
   redis.call('SADD', KEYS[3], ARGV[5])
   return {'held', acct[3] or '', acct[4] or '', acct[5] or ''}
@@ -77,20 +80,25 @@ local maxWait = tonumber(ARGV[3])
 local ownLag = tonumber(ARGV[7])
 local rate = tonumber(ARGV[8])
 local base = tonumber(acct[8]) or tonumber(ARGV[2])
--- The account's lag: the worst any caller reported within LAG_MEMORY; the caller's own replaces an
--- older or smaller one (written when it grows, or every 250 ms to keep it remembered).
-local lag = tonumber(acct[6]) or 0
-local lagAt = tonumber(acct[7]) or 0
-if lagAt < now - LAG_MEMORY or ownLag >= lag then
-  if ownLag > lag or (ownLag > 0 and lagAt < now - 250000) then
-    redis.call('HSET', KEYS[1], 'lag', ownLag, 'lagAt', string.format('%.0f', now))
-  end
-  lag = ownLag
-end
-local spacing = base + math.ceil(2 * lag / rate)
 -- '%.0f': Lua's default number format keeps 14 digits, too few for µs since the epoch.
 local function us(value) return string.format('%.0f', value) end
 local slot = math.max(now, tonumber(acct[1]) or 0)
+-- The account's lag: the worst any caller reported, kept for every slot until LAG_MEMORY after the
+-- last slot granted with a lag. A caller may be late by its own lag on top of the tolerance, so
+-- every gap in the second after its slot must be widened for it, whoever grants those slots.
+local lag = tonumber(acct[6]) or 0
+local lagUntil = tonumber(acct[7]) or 0
+if lagUntil <= slot then lag = 0 end
+if ownLag > 0 then
+  local raised = ownLag > lag
+  if raised then lag = ownLag end
+  -- Written when raised, or when the memory would end within 1.75 s of this slot.
+  if raised or lagUntil < slot + LAG_MEMORY - 250000 then
+    lagUntil = math.max(lagUntil, slot + LAG_MEMORY)
+    redis.call('HSET', KEYS[1], 'lag', lag, 'lagUntil', us(lagUntil))
+  end
+end
+local spacing = base + math.ceil(2 * lag / rate)
 local function grant()
   redis.call('HSET', KEYS[1], 'tat', us(slot + spacing))
   redis.call('ZREM', KEYS[2], ARGV[1])
