@@ -12,7 +12,13 @@ import { progressWriter } from '../src/demo/progress.js';
 import { deleteKeys, findRedis, redact } from '../src/demo/redis.js';
 import { buildReport } from '../src/demo/report.js';
 import { runScenario } from '../src/demo/scenario.js';
-import { demoCredentials, startSandboxProcess, startServiceProcess } from '../src/demo/stack.js';
+import {
+  demoCredentials,
+  recordsInPostgres,
+  recordsStored,
+  startSandboxProcess,
+  startServiceProcess,
+} from '../src/demo/stack.js';
 import { formatSummary } from '../src/demo/summary.js';
 
 const parsed = parseDemoArgs(process.argv.slice(2));
@@ -141,6 +147,11 @@ async function main(): Promise<number> {
   say(`  service    ${service.url}  (workers/all.ts: HTTP API, Bull Board, ship and sync workers)`);
   say(`  API key    ${credentials.apiKey}`);
   say(`  Bull Board ${boardUrl}  user ${credentials.adminUser}  password ${credentials.adminPassword}`);
+  say(
+    (await recordsInPostgres(service.api))
+      ? `  records    PostgreSQL, embedded, in ${service.recordsDir} (removed at the end)`
+      : '  records    in Redis only: no PostgreSQL installed here (see docs/records.md)',
+  );
   const boardStatus = await service.api.board(credentials.adminUser, credentials.adminPassword);
   if (boardStatus !== 200) say(`demo: Bull Board answered ${boardStatus} to the admin login`);
   if (!options.keepRunning)
@@ -163,6 +174,8 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  // The ledger is read from PostgreSQL: everything the run recorded must have reached it.
+  await recordsStored(service.api, 30_000);
   const { summary, checks } = await buildReport({
     api: service.api,
     sandbox: sandbox.control,

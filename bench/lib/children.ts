@@ -61,8 +61,15 @@ export function startChild(name: string, entry: string, env: Record<string, stri
   const proc: ChildProcess = fork(compiledEntry(entry), [], {
     cwd: ROOT,
     execArgv: [],
-    // Only what the child needs, plus PATH/HOME for node itself: no stray settings from our shell.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
+    // Only what the child needs, plus PATH/HOME for node itself: no stray settings from our shell. No
+    // embedded records store unless a benchmark asks for one (its PostgreSQL would be measured too).
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'production',
+      EMBEDDED_PG_DIR: 'off',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const lines: string[] = [];

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { ENV_NAMES } from '../config/index.js';
+import { temporaryEmbeddedDir } from '../records/embedded.js';
 import { type SandboxControl, sandboxControl } from '../sandbox/index.js';
 import { type ServiceApi, serviceApi } from './api.js';
 import { type ChildHandle, freePort, spawnChild } from './children.js';
@@ -52,6 +53,8 @@ export interface RunningService {
   readonly url: string;
   readonly api: ServiceApi;
   readonly child: ChildHandle;
+  /** The embedded PostgreSQL's data directory (removed when the service exits). */
+  readonly recordsDir: string;
 }
 
 const SANDBOX_START_MS = 30_000;
@@ -123,6 +126,8 @@ export async function startServiceProcess(
   let last: Error | undefined;
   for (let attempt = 0; attempt < SERVICE_PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
+    // The records go to an embedded PostgreSQL, as without DATABASE_URL in `npm start`: a throwaway one.
+    const records = temporaryEmbeddedDir();
     const env = {
       ...baseEnv(options.env),
       REDIS_URL: settings.redisUrl,
@@ -138,15 +143,18 @@ export async function startServiceProcess(
       RETRY_BASE_MS: '200',
       RETRY_MAX_MS: '2000',
       SHUTDOWN_GRACE_MS: '5000',
+      EMBEDDED_PG_DIR: records.dir,
     };
     const child = nodeChild('service', 'workers/all.ts', env, options);
+    // The service stops its PostgreSQL before it exits (or the server follows it: see embedded.ts).
+    child.process.once('exit', records.remove);
     const url = `http://127.0.0.1:${port}`;
     const api = serviceApi(url, credentials.apiKey);
     const deadline = Date.now() + SERVICE_START_MS;
     while (child.running() && Date.now() < deadline && !(await api.ready())) {
       await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
     }
-    if (child.running() && (await api.ready())) return { url, api, child };
+    if (child.running() && (await api.ready())) return { url, api, child, recordsDir: records.dir };
     await child.stop(2_000);
     last = withTail(
       new Error(child.running() ? 'the service did not get ready in time' : 'the service stopped'),
@@ -156,6 +164,30 @@ export async function startServiceProcess(
     if (!child.tail(40).some((line) => line.includes('cannot listen'))) break;
   }
   throw last ?? new Error('the service did not start');
+}
+
+const RECORDS_POLL_MS = 200;
+const WAITING = /\nfulfillment_records_waiting (\S+)\n/;
+
+/** Whether the service runs a records sink (the gauge of what it has still to store is exported). */
+export async function recordsInPostgres(api: ServiceApi): Promise<boolean> {
+  return WAITING.test(await api.metrics());
+}
+
+/**
+ * Waits until the records sink has moved every ledger entry and event into PostgreSQL
+ * (`fulfillment_records_waiting 0`), where the ledger is then read from; at once without a sink.
+ * Throws after `timeoutMs`.
+ */
+export async function recordsStored(api: ServiceApi, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const waiting = WAITING.exec(await api.metrics())?.[1];
+    if (waiting === undefined || waiting === '0') return;
+    if (Date.now() > deadline)
+      throw new Error(`${waiting} records not yet in PostgreSQL after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, RECORDS_POLL_MS));
+  }
 }
 
 /** Adds what the child printed last to the error: its own one-line reason is usually there. */

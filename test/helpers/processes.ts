@@ -9,10 +9,14 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `node --import tsx <script>` with the given environment (plus PATH). */
+/**
+ * Starts `node --import tsx <script>` with the given environment (plus PATH, and EMBEDDED_PG_DIR=off
+ * unless given: test files run side by side, and their API processes must not each start a
+ * PostgreSQL in the same directory; test/records/embedded.test.ts runs the embedded store).
+ */
 export function spawnNode(script: string, env: Record<string, string>): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', EMBEDDED_PG_DIR: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
