@@ -57,13 +57,16 @@ const KEPT_LINES = 20;
  * The directory holding `initdb` and `postgres`: `bin` when given (it must hold both), else
  * `pg_config --bindir`, else the newest `/usr/lib/postgresql/<version>/bin` (Debian's layout).
  */
-export function findBinaries(bin?: string | null): string {
+export function findBinaries(
+  bin?: string | null,
+  where: { readonly pgConfig?: string; readonly root?: string } = {},
+): string {
   if (bin) {
     if (!hasServer(bin)) throw new EmbeddedStartError(`PG_BIN ${bin} holds no initdb and postgres`);
     return bin;
   }
   try {
-    const dir = execFileSync('pg_config', ['--bindir'], {
+    const dir = execFileSync(where.pgConfig ?? 'pg_config', ['--bindir'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
@@ -71,7 +74,7 @@ export function findBinaries(bin?: string | null): string {
   } catch {
     // No pg_config on the PATH: look where Debian's packages put the server.
   }
-  const root = '/usr/lib/postgresql';
+  const root = where.root ?? '/usr/lib/postgresql';
   const versions = existsSync(root)
     ? readdirSync(root)
         .filter((name) => /^\d+(\.\d+)?$/.test(name) && hasServer(join(root, name, 'bin')))
@@ -122,7 +125,14 @@ function prepareDirectory(dir: string, bin: string, user: { uid: number; gid: nu
     );
   } catch (err) {
     const stderr = String((err as { stderr?: Buffer }).stderr ?? '').trim();
-    throw new EmbeddedStartError(`initdb in ${dir} failed: ${lastLine(stderr) || (err as Error).message}`);
+    // Run as root, the server is another user: every directory above the data must be open to it.
+    const hint =
+      user && stderr.includes('Permission denied')
+        ? ` (the "${SERVER_USER}" user must be able to reach it: choose an EMBEDDED_PG_DIR whose parents it may enter)`
+        : '';
+    throw new EmbeddedStartError(
+      `initdb in ${dir} failed: ${lastLine(stderr) || (err as Error).message}${hint}`,
+    );
   }
   return true;
 }
