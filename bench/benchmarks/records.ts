@@ -144,7 +144,7 @@ export const recordsSink: Benchmark = {
           },
         ],
         notes: [
-          `The sink reads a batch from Redis (500 entries, then 500 events of the records group), inserts it (entries; events and the jobs they finish, in one transaction), then trims or acknowledges it in Redis: ${fmt(moved)} records in ${fmt(sinkSeconds, 2)} s.`,
+          `The sink reads 500 entries and 500 events of the records group from Redis side by side, inserts them (entries; events and the jobs they finish, in one transaction), then trims or acknowledges them in Redis: ${fmt(moved)} records in ${fmt(sinkSeconds, 2)} s.`,
           `The baseline inserts the very rows the sink stored (read back, tables emptied) 500 per statement, entries alone and events with their jobs rows in one transaction per batch, with nothing read from or written to Redis: ${fmt(plainSeconds, 2)} s.`,
           'Both into the same embedded PostgreSQL (fsync on), tables with their indexes.',
         ],
