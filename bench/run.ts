@@ -9,7 +9,7 @@ import { limiterMany } from './benchmarks/limiter-many.js';
 import { limiterOne } from './benchmarks/limiter-one.js';
 import { memory } from './benchmarks/memory.js';
 import { pipelineBench } from './benchmarks/pipeline.js';
-import { memoryRecords, recordsSink } from './benchmarks/records.js';
+import { memoryRecords, pipelineRecords, recordsSink } from './benchmarks/records.js';
 import { webhooks } from './benchmarks/webhooks.js';
 import type { BenchContext, Benchmark } from './lib/context.js';
 import { benchRedis } from './lib/redis.js';
@@ -22,6 +22,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   limiterMany,
   pipelineBench(1),
   pipelineBench(2),
+  pipelineRecords,
   webhooks,
   enqueue,
   latency,

@@ -1,15 +1,18 @@
+import { join } from 'node:path';
 import { outboxKey } from '../../src/events/index.js';
 import type { Pool } from '../../src/records/pool.js';
 import { ensureRecordsGroup, RecordsSink } from '../../src/records/sink.js';
 import { makeAccounts } from '../lib/accounts.js';
-import { allReady } from '../lib/children.js';
+import { allReady, startChild } from '../lib/children.js';
 import type { BenchContext, Benchmark } from '../lib/context.js';
 import { productEnv, startProductWorkers } from '../lib/product.js';
-import { benchEmbedded, processTreeMemory, settleMany } from '../lib/records.js';
+import { benchEmbedded, processTreeMemory, recordsTempDir, settleMany } from '../lib/records.js';
 import { memoryOfKeys } from '../lib/redis.js';
 import { type Rig, withRig } from '../lib/rig.js';
+import { startSandboxProcess } from '../lib/sandbox-process.js';
 import { fmt, mb, met, type Row, ratio } from '../lib/table.js';
 import { now, pollUntil, sleep } from '../lib/time.js';
+import { ACCOUNTS, HIGH_RATE, JOBS, type Measured, measure } from './pipeline.js';
 
 const SETTLED = 100_000;
 const SINK_RECORDS = 30_000;
@@ -209,3 +212,68 @@ async function insertRows(
   });
   await client.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`, values);
 }
+
+const PIPELINE_PROCESSES = 2;
+const API_KEY = `bench-records-${'k'.repeat(16)}`;
+
+/**
+ * The pipeline with the records sink on (an API-side process owning the embedded PostgreSQL and
+ * moving every ledger entry and event into it while the jobs run) against the same pipeline with it
+ * off, in one run. Goal: shipping with the sink ≥ 0.9 × shipping without.
+ */
+export const pipelineRecords: Benchmark = {
+  name: 'pipeline-records',
+  title: `${fmt(JOBS)} jobs, ${PIPELINE_PROCESSES} worker processes, records sink into the embedded PostgreSQL on against off`,
+  run: (ctx) =>
+    withRig(ctx, async (rig) => {
+      const accounts = makeAccounts('r', ACCOUNTS, HIGH_RATE);
+      const sandbox = await startSandboxProcess(accounts, 1e9);
+      rig.track(sandbox.child);
+      const off: Measured = await measure(ctx, rig, sandbox, accounts, 'product', PIPELINE_PROCESSES);
+      await sandbox.control.reset();
+      const dir = join(recordsTempDir(rig), 'pg');
+      const on: Measured = await measure(
+        ctx,
+        rig,
+        sandbox,
+        accounts,
+        'product',
+        PIPELINE_PROCESSES,
+        {},
+        (env) => [
+          startChild('records', 'bench/lib/records-child.ts', {
+            ...env,
+            API_KEYS: API_KEY,
+            EMBEDDED_PG_DIR: dir,
+          }),
+        ],
+      );
+      return {
+        name: pipelineRecords.name,
+        title: pipelineRecords.title,
+        rows: [
+          {
+            metric: 'jobs/s',
+            product: `records sink on: ${fmt(on.jobsPerSecond)}`,
+            baseline: `off: ${fmt(off.jobsPerSecond)}`,
+            ratio: ratio(on.jobsPerSecond, off.jobsPerSecond),
+            goal: '≥ 0.9',
+            met: met(on.jobsPerSecond >= 0.9 * off.jobsPerSecond),
+          },
+          {
+            metric: 'Redis CPU per job',
+            product: `${fmt(on.redisCpuMsPerJob, 2)} ms`,
+            baseline: `${fmt(off.redisCpuMsPerJob, 2)} ms`,
+            ratio: ratio(on.redisCpuMsPerJob, off.redisCpuMsPerJob),
+            goal: '',
+            met: '',
+          },
+        ],
+        notes: [
+          `The same ${fmt(JOBS)} jobs on ${ACCOUNTS} accounts at ${fmt(HIGH_RATE)}/s as pipeline-2; "on" adds one process as \`npm run api\` runs the records without DATABASE_URL: its embedded PostgreSQL (started before the jobs) and the sink moving each settle's ledger entry and job.completed event into it while the jobs run.`,
+          "Both on this machine's 2 cores: the sink and PostgreSQL take their CPU from the same cores as the workers, Redis and the sandbox.",
+        ],
+        raw: { jobs: JOBS, processes: PIPELINE_PROCESSES, off, on },
+      };
+    }),
+};

@@ -49,6 +49,8 @@ function compiledEntry(entry: string): string {
   });
   // The bundle reads the queues' Lua scripts from beside itself, as the compiled module does.
   cpSync(join(ROOT, 'src', 'queues', 'scripts'), join(BUILD_DIR, 'scripts'), { recursive: true });
+  // And the records' migrations, looked for beside it too.
+  cpSync(join(ROOT, 'src', 'records', 'migrations'), join(BUILD_DIR, 'migrations'), { recursive: true });
   compiled.set(entry, out);
   return out;
 }
