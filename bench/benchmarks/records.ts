@@ -15,7 +15,7 @@ import { now, pollUntil, sleep } from '../lib/time.js';
 import { ACCOUNTS, HIGH_RATE, JOBS, type Measured, measure } from './pipeline.js';
 
 const SETTLED = 100_000;
-const SINK_RECORDS = 30_000;
+const SINK_RECORDS = 20_000;
 const CATCH_UP_MS = 60_000;
 
 /** Bytes of the ledger's keys and the outbox under `prefix` (MEMORY USAGE, SAMPLES 0). */
