@@ -44,7 +44,7 @@ afterAll(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-function start(entry: 'workers/all.ts' | 'workers/api.ts', dataDir = dir): NodeChild {
+function start(entry: 'workers/all.ts' | 'workers/api.ts' | 'workers/ship.ts', dataDir = dir): NodeChild {
   const child = spawnNodeProcess(['--import', 'tsx', entry], {
     ...testEnv(t),
     PORT: '0',
@@ -53,6 +53,7 @@ function start(entry: 'workers/all.ts' | 'workers/api.ts', dataDir = dir): NodeC
     DAMAIJIA_BASE_URL: sandbox.url,
     REDIS_ALLOW_EVICTION: 'true',
     SHUTDOWN_GRACE_MS: '5000',
+    METRICS_PORT: 'off',
     EMBEDDED_PG_DIR: dataDir,
   });
   children.push(child);
@@ -152,15 +153,37 @@ describe('npm start without DATABASE_URL: the embedded PostgreSQL', () => {
     await until('the embedded server to stop', () => !alive(serverPid), { timeoutMs: 30_000 });
   });
 
-  it('starts again on the same directory after a kill -9, and answers from it after Redis lost everything', async () => {
+  it('starts again on the same directory after a kill -9, answers from it after Redis lost everything, and takes the records of a separate worker process', async () => {
     expect(ids).toHaveLength(6);
     await deleteByPrefix(t.redis, t.prefix); // this namespace's FLUSHALL
-    const again = start('workers/all.ts');
+    // A split deployment: `npm run api` owns the store, a ship worker of its own writes to Redis only.
+    const again = start('workers/api.ts');
     const { base, serverPid } = await started(again);
     expect(again.stdout()).toContain('"initialised":false');
     expect((await get(base, '/v1/ledger/entries')).items.map((e) => e.id)).toEqual(entries);
     for (const id of ids) expect(await get(base, `/v1/jobs/${id}`)).toMatchObject({ id, state: 'completed' });
     expect(await t.redis.get(ownerKey(t.prefix))).toMatch(new RegExp(`\\|${again.process.pid}\\|`));
+
+    const worker = start('workers/ship.ts');
+    const response = await fetch(`${base}/v1/ship`, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify(shipBody({ tid: '6200', out_sid: 'YT880000099' })),
+    });
+    const { id } = (await response.json()) as { id: string };
+    await until(
+      'the worker completed it',
+      async () => (await get(base, `/v1/jobs/${id}`)).state === 'completed',
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    await caughtUp(base);
+    expect((await get(base, '/v1/jobs?state=completed')).items.map((j) => j.id).sort()).toEqual(
+      [...ids, id].sort(),
+    );
+    expect(worker.stdout()).not.toContain('embedded PostgreSQL');
+    expect(await worker.stop()).toBe(0);
 
     // SIGTERM: the server is stopped and the ownership given up, the process exits 0.
     expect(await again.stop()).toBe(0);
