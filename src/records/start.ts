@@ -14,9 +14,10 @@ import { RecordsSink } from './sink.js';
 const MIGRATE_RETRY_MS = 2_000;
 
 /**
- * With the records store's URL (DATABASE_URL, or the embedded server's): makes the records group on the outbox, migrates the schema, then runs a records
- * sink until closed. Only the first waits (for Redis): while the database is away at start, shipping
- * goes on, the migrations are tried again, and the records wait in Redis (counted by `fulfillment_records_waiting` when a registry is given).
+ * With the records store's URL (DATABASE_URL, or the embedded server's): makes the records group on
+ * the outbox, migrates the schema, then runs a records sink until closed. Only the first waits (for
+ * Redis): while the database is away at start, shipping goes on, the migrations are tried again, and
+ * the records wait in Redis (counted by `fulfillment_records_waiting` when a registry is given).
  */
 export async function startRecords(options: {
   readonly config: Config;
