@@ -10,6 +10,7 @@ import { limiterMany } from './benchmarks/limiter-many.js';
 import { limiterOne } from './benchmarks/limiter-one.js';
 import { memory } from './benchmarks/memory.js';
 import { pipelineBench } from './benchmarks/pipeline.js';
+import { memoryRecords, pipelineRecords, recordsSink } from './benchmarks/records.js';
 import { webhooks } from './benchmarks/webhooks.js';
 import type { BenchContext, Benchmark } from './lib/context.js';
 import { benchRedis } from './lib/redis.js';
@@ -23,11 +24,14 @@ const BENCHMARKS: readonly Benchmark[] = [
   limiterBurst,
   pipelineBench(1),
   pipelineBench(2),
+  pipelineRecords,
   webhooks,
   enqueue,
   latency,
   fairness,
   memory,
+  memoryRecords,
+  recordsSink,
 ];
 
 const wanted = process.argv.slice(2).filter((arg) => arg !== '--');

@@ -13,7 +13,14 @@ import { parseDemoArgs, USAGE } from './args.js';
 import { demoPlan } from './plan.js';
 import { buildReport } from './report.js';
 import { progressWriter, runScenario } from './scenario.js';
-import { demoCredentials, fetchOr, startSandbox, startService } from './stack.js';
+import {
+  demoCredentials,
+  fetchOr,
+  recordsInPostgres,
+  recordsStored,
+  startSandbox,
+  startService,
+} from './stack.js';
 
 const parsed = parseDemoArgs(process.argv.slice(2));
 if (!parsed.ok) {
@@ -120,6 +127,11 @@ async function main(): Promise<number> {
   say(`  service    ${service.url}  (workers/all.ts: HTTP API, Bull Board, ship and sync workers)`);
   say(`  API key    ${credentials.apiKey}`);
   say(`  Bull Board ${boardUrl}  user ${credentials.adminUser}  password ${credentials.adminPassword}`);
+  say(
+    (await recordsInPostgres(service))
+      ? `  records    PostgreSQL, embedded, in ${service.recordsDir} (removed at the end)`
+      : '  records    in Redis only: no PostgreSQL installed here (see docs/records.md)',
+  );
   const basic = Buffer.from(`${credentials.adminUser}:${credentials.adminPassword}`).toString('base64');
   const board = await fetchOr(boardUrl, { headers: { authorization: `Basic ${basic}` } }, 15_000);
   if (board?.status !== 200)
@@ -144,6 +156,8 @@ async function main(): Promise<number> {
     );
     return 1;
   }
+  // The ledger is read from PostgreSQL: everything the run recorded must have reached it.
+  await recordsStored(service, 30_000);
   const report = await buildReport({
     service,
     sandbox: sandbox.control,

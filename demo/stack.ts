@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { FulfillmentClient } from '../src/client/index.js';
 import { ENV_NAMES } from '../src/config/index.js';
+import { temporaryEmbeddedDir } from '../src/records/embedded.js';
 import { type ChildHandle, spawnNode, withTail } from '../support/children.js';
 import { freePort } from '../support/ports.js';
 import { type SandboxProcess, startSandboxProcess } from '../support/sandbox.js';
@@ -47,6 +48,8 @@ export interface Service {
   readonly url: string;
   readonly client: FulfillmentClient;
   readonly child: ChildHandle;
+  /** The embedded PostgreSQL's data directory (removed when the service exits). */
+  readonly recordsDir: string;
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
   accounts(): Promise<Array<{ id: string; state: string; reason: string | null }>>;
@@ -81,6 +84,8 @@ export async function startService(
   let last: Error | undefined;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
+    // The records go to an embedded PostgreSQL, as without DATABASE_URL in `npm start`: a throwaway one.
+    const records = temporaryEmbeddedDir();
     const env = {
       ...baseEnv(options),
       REDIS_URL: settings.redisUrl,
@@ -95,14 +100,17 @@ export async function startService(
       RETRY_BASE_MS: '200',
       RETRY_MAX_MS: '2000',
       SHUTDOWN_GRACE_MS: '5000',
+      EMBEDDED_PG_DIR: records.dir,
     };
     const child = spawnNode('service', 'workers/all.ts', { cwd: options.root, env, log: options.log });
+    // The service stops its PostgreSQL before it exits (or the server follows it: see embedded.ts).
+    child.process.once('exit', records.remove);
     const url = `http://127.0.0.1:${port}`;
     const ready = async () => (await fetchOr(`${url}/readyz`, {}, 1_000))?.status === 200;
     const deadline = Date.now() + SERVICE_START_MS;
     while (child.running() && Date.now() < deadline && !(await ready()))
       await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
-    if (child.running() && (await ready())) return service(url, credentials.apiKey, child);
+    if (child.running() && (await ready())) return service(url, credentials.apiKey, child, records.dir);
     await child.stop({ graceMs: 2_000 });
     last = withTail(
       new Error(child.running() ? 'the service did not get ready in time' : 'the service stopped'),
@@ -114,7 +122,7 @@ export async function startService(
   throw last ?? new Error('the service did not start');
 }
 
-function service(url: string, apiKey: string, child: ChildHandle): Service {
+function service(url: string, apiKey: string, child: ChildHandle, recordsDir: string): Service {
   const json = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const headers: Record<string, string> = {
       authorization: `Bearer ${apiKey}`,
@@ -131,6 +139,7 @@ function service(url: string, apiKey: string, child: ChildHandle): Service {
     url,
     client: new FulfillmentClient({ baseUrl: url, apiKey, timeoutMs: REQUEST_TIMEOUT_MS }),
     child,
+    recordsDir,
     get: (path) => json('GET', path),
     post: (path, body) => json('POST', path, body ?? {}),
     accounts: async () =>
@@ -148,5 +157,29 @@ export async function fetchOr(url: string, init: RequestInit, timeoutMs: number)
     return res;
   } catch {
     return null;
+  }
+}
+
+const RECORDS_POLL_MS = 200;
+const WAITING = /\nfulfillment_records_waiting (\S+)\n/;
+
+/** Whether the service runs a records sink (the gauge of what it has still to store is exported). */
+export async function recordsInPostgres(service: Service): Promise<boolean> {
+  return WAITING.test(await service.metrics());
+}
+
+/**
+ * Waits until the records sink has moved every ledger entry and event into PostgreSQL
+ * (`fulfillment_records_waiting 0`), where the ledger is then read from; at once without a sink.
+ * Throws after `timeoutMs`.
+ */
+export async function recordsStored(service: Service, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const waiting = WAITING.exec(await service.metrics())?.[1];
+    if (waiting === undefined || waiting === '0') return;
+    if (Date.now() > deadline)
+      throw new Error(`${waiting} records not yet in PostgreSQL after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, RECORDS_POLL_MS));
   }
 }

@@ -129,6 +129,8 @@ export async function measure(
   processes: number,
   /** More settings for the product's processes (webhooks on, say). */
   extraEnv: Record<string, string> = {},
+  /** Product processes to run beside the workers, on the same prefix (the records sink, say). */
+  beside: (env: Record<string, string>) => Child[] = () => [],
 ): Promise<Measured> {
   const prefix = rig.prefix(`pipe-${kind}${processes}`);
   const shipments = interleaved(
@@ -137,6 +139,7 @@ export async function measure(
   );
   let queue: Queue;
   let workers: Child[];
+  let besides: Child[] = [];
   if (kind === 'product') {
     const env = {
       ...productEnv({ prefix, accounts, upstreamUrl: sandbox.url, concurrency: CONCURRENCY }),
@@ -147,6 +150,8 @@ export async function measure(
     queue = client.service.queues.ship;
     await queue.pause();
     await enqueueWithBatch(client.service, shipments);
+    besides = rig.track(beside(env));
+    await allReady(besides);
     workers = rig.track(startProductWorkers(processes, env));
   } else {
     const bare = openBareQueue(prefix);
@@ -184,7 +189,7 @@ export async function measure(
   const completed = totalCompleted(finished);
   const end = done === undefined ? to.at : Math.max(...done.map((stats) => stats.lastCompletedAt));
   const report = await sandbox.control.report();
-  await rig.stop(workers);
+  await rig.stop([...workers, ...besides]);
   await rig.clean(prefix);
   if (report.charged !== report.calls || report.calls < completed) {
     throw new Error(

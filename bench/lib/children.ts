@@ -48,10 +48,11 @@ function compiledEntry(entry: string): string {
     logLevel: 'error',
   });
   // The bundle reads the Lua scripts from beside itself, as the compiled modules do (one folder: the
-  // queues' and the limiter's script names differ).
+  // queues' and the limiter's script names differ), and the records' migrations.
   for (const from of ['queues', 'limiter']) {
     cpSync(join(ROOT, 'src', from, 'scripts'), join(BUILD_DIR, 'scripts'), { recursive: true });
   }
+  cpSync(join(ROOT, 'src', 'records', 'migrations'), join(BUILD_DIR, 'migrations'), { recursive: true });
   compiled.set(entry, out);
   return out;
 }
@@ -63,8 +64,15 @@ function compiledEntry(entry: string): string {
 export function startChild(name: string, entry: string, env: Record<string, string>): Child {
   const handle = spawnChild(name, process.execPath, [compiledEntry(entry)], {
     cwd: ROOT,
-    // Only what the child needs, plus PATH/HOME for node itself: no stray settings from our shell.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
+    // Only what the child needs, plus PATH/HOME for node itself: no stray settings from our shell. No
+    // embedded records store unless a benchmark asks for one (its PostgreSQL would be measured too).
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'production',
+      EMBEDDED_PG_DIR: 'off',
+      ...env,
+    },
     ipc: true,
   });
   const proc = handle.process;

@@ -67,6 +67,13 @@ export interface Config {
   readonly webhook: WebhookConfig | null;
   /** DATABASE_URL: the PostgreSQL of the records (ledger, events, finished jobs); null keeps them in Redis. A Secret: it may hold a password. */
   readonly databaseUrl: Secret | null;
+  /**
+   * EMBEDDED_PG_DIR: without DATABASE_URL, the data directory of the embedded PostgreSQL that the API
+   * process runs for the records; null (`off`) keeps them in Redis. Relative to the working directory.
+   */
+  readonly embeddedPgDir: string | null;
+  /** PG_BIN: the directory of PostgreSQL's `initdb` and `postgres` for the embedded store; null finds them. */
+  readonly pgBin: string | null;
 }
 
 export interface WebhookConfig {
@@ -95,6 +102,7 @@ export const DEFAULTS = {
   LOCK_DURATION_MS: 30_000,
   BOARD_READ_ONLY: true,
   METRICS_PORT: 9464,
+  EMBEDDED_PG_DIR: '.data/postgres',
 } as const satisfies Record<string, string | number | boolean>;
 
 /** Which settings a process cannot start without. */
@@ -142,6 +150,8 @@ export const ENV_NAMES = [
   'WEBHOOK_URL',
   'DATABASE_URL',
   'WEBHOOK_SECRET',
+  'EMBEDDED_PG_DIR',
+  'PG_BIN',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -264,7 +274,15 @@ export function loadConfig(env: Env, needs: ConfigNeeds = {}): Config {
       read('DATABASE_URL') === undefined
         ? null
         : new Secret(url(read, 'DATABASE_URL', '', ['postgres:', 'postgresql:'])),
+    embeddedPgDir: embeddedDir(read),
+    pgBin: read('PG_BIN') ?? null,
   });
+}
+
+/** EMBEDDED_PG_DIR: a directory, or `off` for none. */
+function embeddedDir(read: Reader): string | null {
+  const dir = read('EMBEDDED_PG_DIR') ?? DEFAULTS.EMBEDDED_PG_DIR;
+  return dir.toLowerCase() === 'off' ? null : dir;
 }
 
 /** How much longer than the upstream timeout a job's lock must last. */

@@ -62,6 +62,8 @@ export class RecordsSink {
   /** Named per process, so that a sink that dies leaves its pending entries for another to claim. */
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private groupReady = false;
+  /** Whether the last batch of entries or of events was full (more are likely waiting). */
+  private lastFull = false;
   private running: Promise<void> | null = null;
   private stopping = false;
   private wake: (() => void) | null = null;
@@ -136,11 +138,21 @@ export class RecordsSink {
     return read.length;
   }
 
+  /**
+   * One batch of entries and one of events side by side, on two connections: they touch different
+   * keys and tables, and each waits mostly on its own round trips and commit.
+   */
+  async moveBatch(): Promise<number> {
+    const [entries, events] = await Promise.all([this.moveEntries(), this.moveEvents()]);
+    this.lastFull = entries >= this.o.batch || events >= this.o.batch;
+    return entries + events;
+  }
+
   /** Moves batches until Redis holds nothing more to store; returns how many records it moved. */
   async drain(maxBatches = 10_000): Promise<number> {
     let moved = 0;
     for (let i = 0; i < maxBatches; i++) {
-      const n = (await this.moveEntries()) + (await this.moveEvents());
+      const n = await this.moveBatch();
       if (n === 0) return moved;
       moved += n;
     }
@@ -181,10 +193,12 @@ export class RecordsSink {
     let failing = false;
     while (!this.stopping) {
       try {
-        const moved = (await this.moveEntries()) + (await this.moveEvents());
+        await this.moveBatch();
         if (failing) this.o.log?.warn({}, 'records sink storing again');
         failing = false;
-        if (moved === 0) await this.pause(this.o.idleMs);
+        // Short of a full batch, wait for more: each batch costs Redis a few fixed commands (the
+        // outbox trim among them), which a trickle of one-record batches would pay per record.
+        if (!this.lastFull) await this.pause(this.o.idleMs);
       } catch (err) {
         if (!failing)
           this.o.log?.warn(

@@ -14,20 +14,22 @@ import { RecordsSink } from './sink.js';
 const MIGRATE_RETRY_MS = 2_000;
 
 /**
- * With DATABASE_URL: makes the records group on the outbox, migrates the schema, then runs a records
- * sink until closed. Only the first waits (for Redis): while the database is away at start, shipping
- * goes on, the migrations are tried again, and the records wait in Redis (counted by `fulfillment_records_waiting` when a registry is given).
+ * With the records store's URL (DATABASE_URL, or the embedded server's): makes the records group on
+ * the outbox, migrates the schema, then runs a records sink until closed. Only the first waits (for
+ * Redis): while the database is away at start, shipping goes on, the migrations are tried again, and
+ * the records wait in Redis (counted by `fulfillment_records_waiting` when a registry is given).
  */
 export async function startRecords(options: {
   readonly config: Config;
+  /** The PostgreSQL of the records (a secret when it is DATABASE_URL: never logged). */
+  readonly url: string;
   readonly redis: Redis;
   readonly log: Logger;
   readonly registry?: Registry;
-}): Promise<{ readonly closer: Closer; readonly ledger: LedgerReader; readonly jobs: SqlJobsReader } | null> {
+}): Promise<{ readonly closer: Closer; readonly ledger: LedgerReader; readonly jobs: SqlJobsReader }> {
   const { config, redis } = options;
-  if (config.databaseUrl === null) return null;
   const log = options.log.child({ component: 'records' });
-  const pool = createPool(config.databaseUrl.reveal(), (err) =>
+  const pool = createPool(options.url, (err) =>
     log.warn({ err: err.message }, 'records database connection error'),
   );
   const sink = new RecordsSink({ redis, pool, prefix: config.prefix, log });

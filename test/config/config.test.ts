@@ -133,6 +133,20 @@ describe('loadConfig', () => {
     expect(config.boardReadOnly).toBe(false);
   });
 
+  it('keeps the records in an embedded PostgreSQL in .data/postgres by default, EMBEDDED_PG_DIR elsewhere or off', () => {
+    const base = { FULFILLMENT_ACCOUNTS: accounts };
+    expect(loadConfig(base)).toMatchObject({
+      databaseUrl: null,
+      embeddedPgDir: '.data/postgres',
+      pgBin: null,
+    });
+    expect(loadConfig({ ...base, EMBEDDED_PG_DIR: '/srv/records', PG_BIN: '/opt/pg/bin' })).toMatchObject({
+      embeddedPgDir: '/srv/records',
+      pgBin: '/opt/pg/bin',
+    });
+    expect(loadConfig({ ...base, EMBEDDED_PG_DIR: 'OFF' }).embeddedPgDir).toBeNull();
+  });
+
   it('reads accounts from FULFILLMENT_ACCOUNTS_FILE', () => {
     const file = join(dir, 'accounts.json');
     writeFileSync(file, accounts);

@@ -141,6 +141,11 @@ describe('npm run demo', () => {
       await expect(fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
     }
   });
+
+  it('keeps the records in an embedded PostgreSQL of its own, removed at the end', () => {
+    const [, dir] = line(/^ {2}records +PostgreSQL, embedded, in (\S+) \(removed at the end\)$/m);
+    expect(existsSync(dir!)).toBe(false);
+  });
 });
 
 describe('npm run demo -- bad options', () => {

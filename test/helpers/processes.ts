@@ -19,9 +19,15 @@ export function asChild(handle: ChildHandle): Child {
   };
 }
 
-/** Starts `node --import tsx <script>` with the given environment (plus PATH). */
+/**
+ * Starts `node --import tsx <script>` with the given environment (plus PATH, and EMBEDDED_PG_DIR=off
+ * unless given: test files run side by side, and their API processes must not each start a
+ * PostgreSQL in the same directory; test/records/embedded.test.ts runs the embedded store).
+ */
 export function spawnNode(script: string, env: Record<string, string>): Child {
   return asChild(
-    spawnNodeChild(basename(script, '.ts'), script, { env: { PATH: process.env.PATH ?? '', ...env } }),
+    spawnNodeChild(basename(script, '.ts'), script, {
+      env: { PATH: process.env.PATH ?? '', EMBEDDED_PG_DIR: 'off', ...env },
+    }),
   );
 }

@@ -13,11 +13,14 @@ export interface NodeChild {
 }
 
 /**
- * Runs `node <args>` with exactly `env` (plus PATH): no inherited settings, and no `--import tsx`
- * unless `args` asks for it, as a container would run it.
+ * Runs `node <args>` with exactly `env` (plus PATH, and EMBEDDED_PG_DIR=off unless given, as in
+ * test/helpers/processes.ts): no inherited settings, and no `--import tsx` unless `args` asks for it,
+ * as a container would run it.
  */
 export function spawnNodeProcess(args: readonly string[], env: Record<string, string>): NodeChild {
-  const child = spawnChild('node', process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env } });
+  const child = spawnChild('node', process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', EMBEDDED_PG_DIR: 'off', ...env },
+  });
   return {
     process: child.process,
     stdout: child.stdout,

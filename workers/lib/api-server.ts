@@ -6,14 +6,23 @@ import type { ServiceProcess } from './service-process.js';
 
 /**
  * What a process that serves the HTTP API runs beside it (`npm start`, `npm run api`): event
- * delivery (the outbox trimmer always, webhooks with WEBHOOK_URL), the records sink with
- * DATABASE_URL (the ledger, events and finished jobs into PostgreSQL, read back by the API), and the
+ * delivery (the outbox trimmer always, webhooks with WEBHOOK_URL), the records sink when the process
+ * has a records store (DATABASE_URL or the embedded PostgreSQL: the ledger, events and finished jobs
+ * into PostgreSQL, read back by the API), and the
  * API itself on PORT. Exits with one line if the port cannot be had.
  */
 export async function serveApi(proc: ServiceProcess, metrics: Metrics): Promise<void> {
   const { config, log } = proc;
   proc.onClose(startEventDelivery({ config, redis: proc.service.redis, log, observer: metrics }));
-  const records = await startRecords({ config, redis: proc.service.redis, log, registry: metrics.registry });
+  const records = proc.records
+    ? await startRecords({
+        config,
+        url: proc.records.url,
+        redis: proc.service.redis,
+        log,
+        registry: metrics.registry,
+      })
+    : null;
   if (records) proc.onClose(records.closer);
   const app = await buildServer({
     service: proc.api,

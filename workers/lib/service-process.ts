@@ -1,4 +1,5 @@
 import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { type Config, ConfigError, loadConfig } from '../../src/config/index.js';
 import { LimiterSetupError } from '../../src/limiter/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
@@ -7,6 +8,7 @@ import type { PipelineObserver } from '../../src/queues/observer.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { createQueueWorker } from '../../src/queues/worker.js';
 import { ensureRecordsGroup } from '../../src/records/sink.js';
+import { openRecordsStore, type RecordsStore, RecordsStoreRefused } from '../../src/records/store.js';
 import { API_COMMAND_TIMEOUT_MS, checkRedisPolicy, connectRedis } from '../../src/runtime/redis.js';
 import { type Closer, closeTogether, shutdownOnSignal } from '../../src/runtime/shutdown.js';
 import { createUpstreams } from '../../src/upstreams/index.js';
@@ -24,6 +26,11 @@ export interface ServiceProcess {
    */
   readonly api: Fulfillment;
   readonly workers: readonly Worker[];
+  /**
+   * The records store of a process that serves the API (DATABASE_URL, or the embedded PostgreSQL it
+   * owns); null in worker-only processes, and where the records stay in Redis.
+   */
+  readonly records: RecordsStore | null;
   /** Adds something to close on shutdown (closed before what was started earlier). */
   onClose(closer: Closer): void;
 }
@@ -88,6 +95,11 @@ export async function startServiceProcess(
       { name: 'api service', close: () => apiService.close() },
     );
   }
+  // The API process owns the records store (workers only write to Redis): opened before any worker,
+  // so that in `npm start` no job finishes before the records group reads the outbox.
+  const records = needs.apiKeys ? await openStoreOrExit(config, redis, log) : null;
+  if (records?.closer) closers.push(records.closer);
+  if (records !== null) await ensureRecordsGroup(redis, config.prefix);
   if (queues.length > 0) {
     // With records in PostgreSQL, the outbox must be read by them before any job can finish.
     if (config.databaseUrl !== null) await ensureRecordsGroup(redis, config.prefix);
@@ -143,5 +155,16 @@ export async function startServiceProcess(
   log.info({ queues, prefix: config.prefix, accounts: config.accounts.length }, 'started');
   // Settings that start but put something at risk (a token over plain http): once, at start.
   for (const warning of config.warnings) log.warn(warning);
-  return { config, log, service, api, workers, onClose: (closer) => closers.push(closer) };
+  return { config, log, service, api, workers, records, onClose: (closer) => closers.push(closer) };
+}
+
+/** The records store, or the one line saying why it cannot be had (another API process owns it…) and exit 1. */
+async function openStoreOrExit(config: Config, redis: Redis, log: Logger): Promise<RecordsStore | null> {
+  try {
+    return await openRecordsStore({ config, redis, log });
+  } catch (err) {
+    if (!(err instanceof RecordsStoreRefused)) throw err;
+    process.stderr.write(`fulfillment: ${err.message}\n`);
+    process.exit(1);
+  }
 }
