@@ -7,10 +7,11 @@ import type { BenchContext, Benchmark } from '../lib/context.js';
 import { interleaved } from '../lib/payloads.js';
 import { enqueueWithBatch, openProduct, productEnv, startProductWorkers } from '../lib/product.js';
 import { type Rig, withRig } from '../lib/rig.js';
+import { wireNote } from '../lib/sampling.js';
 import { type SandboxProcess, startSandboxProcess } from '../lib/sandbox-process.js';
 import { fmt, met, type Row, ratio } from '../lib/table.js';
 import { now, sleep } from '../lib/time.js';
-import { maxPerAccount } from '../lib/window.js';
+import { maxPerAccount, overLimitGaps } from '../lib/window.js';
 
 const ACCOUNTS = 20;
 const RATE = 10;
@@ -30,6 +31,9 @@ interface Measured {
   readonly medianAccountRate: number;
   /** Times a job was taken from the queue (BullMQ's attemptsStarted), per job. */
   readonly takesPerJob: number | null;
+  readonly wire: string;
+  /** The first window over the limit, if any: its gaps. */
+  readonly over: string;
 }
 
 /**
@@ -100,6 +104,8 @@ export const limiterBurst: Benchmark = {
         rows,
         notes: [
           `${PER_ACCOUNT} jobs per account enqueued interleaved into a paused queue, resumed once the workers were up; concurrency 50 per process; the run ends at the last call.`,
+          product.wire,
+          ...(product.over === '' ? [] : [`Over the limit: ${product.over}.`]),
           `With LIMITER_MARGIN_MS ${DEFAULTS.LIMITER_MARGIN_MS} one account's ${PER_ACCOUNT} calls span at least ${fmt(ceilingSpanMs / 1000, 2)} s (${fmt((100 * idealSpanMs) / ceilingSpanMs, 1)}% of ideal).`,
         ],
         raw: { accounts: ACCOUNTS, perAccount: PER_ACCOUNT, rate: RATE, product, bottleneck },
@@ -157,6 +163,7 @@ async function measure(
     calls = await sandbox.control.calls();
   }
   const takesPerJob = await takes(queue, TOTAL);
+  const wire = variant === 'product' ? await wireNote(workers) : '';
   await rig.stop(workers);
   await rig.clean(prefix);
   if (calls.length < TOTAL)
@@ -170,6 +177,8 @@ async function measure(
     worstWindow: Math.max(0, ...windows.values()),
     medianAccountRate: median(accountRates(calls)),
     takesPerJob,
+    wire,
+    over: overLimitGaps(calls, RATE),
   };
 }
 

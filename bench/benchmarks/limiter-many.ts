@@ -7,7 +7,7 @@ import type { BenchContext, Benchmark } from '../lib/context.js';
 import { interleaved } from '../lib/payloads.js';
 import { enqueueWithBatch, openProduct, productEnv, startProductWorkers } from '../lib/product.js';
 import { type Rig, withRig } from '../lib/rig.js';
-import { cpuBetween, cpuSnapshot } from '../lib/sampling.js';
+import { cpuBetween, cpuSnapshot, wireNote } from '../lib/sampling.js';
 import { type SandboxProcess, startSandboxProcess } from '../lib/sandbox-process.js';
 import { fmt, met, type Row, ratio } from '../lib/table.js';
 import { sleep } from '../lib/time.js';
@@ -34,6 +34,7 @@ interface Measured {
   readonly sandboxCores: number;
   /** Calls per second of the run, second by second from the first call. */
   readonly timeline: readonly number[];
+  readonly wire: string;
 }
 
 /**
@@ -112,6 +113,7 @@ export const limiterMany: Benchmark = {
           `Rate and CPU over ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up; sliding windows over every call of the run. The product's ceiling with LIMITER_MARGIN_MS ${DEFAULTS.LIMITER_MARGIN_MS} is ${fmt((IDEAL * 1000) / (1000 + DEFAULTS.LIMITER_MARGIN_MS))} calls/s.`,
           `Cores busy in the window: product workers ${fmt(product.workerCores, 2)}, Redis ${fmt(product.redisCores, 2)}, sandbox ${fmt(product.sandboxCores, 2)}; Bottleneck workers ${fmt(bottleneck.workerCores, 2)}, Redis ${fmt(bottleneck.redisCores, 2)}, sandbox ${fmt(bottleneck.sandboxCores, 2)}.`,
           'Redis CPU is the whole server (INFO cpu): anything else using this Redis during the run is counted too.',
+          product.wire,
           `Calls per second, second by second from the first call: product ${product.timeline.join(' ')}; Bottleneck ${bottleneck.timeline.join(' ')}.`,
         ],
         raw: { accounts: ACCOUNTS, rate: RATE, durationMs: DURATION_MS, product, bottleneck },
@@ -172,6 +174,7 @@ async function measure(
   await sleep(DURATION_MS);
   const to = await cpuSnapshot(watched, ctx.redis);
   const calls = await sandbox.control.calls();
+  const wire = variant === 'product' ? await wireNote(workers) : '';
   await rig.stop(workers);
   await rig.clean(prefix);
 
@@ -194,6 +197,7 @@ async function measure(
     redisCores: cpu.redisCores,
     sandboxCores: sandboxMs / cpu.wallMs,
     timeline: perSecond(calls.map((call) => call.at)),
+    wire,
   };
 }
 

@@ -7,6 +7,7 @@ import type { Benchmark } from '../lib/context.js';
 import { interleaved } from '../lib/payloads.js';
 import { enqueueWithBatch, openProduct, productEnv, startProductWorkers } from '../lib/product.js';
 import { withRig } from '../lib/rig.js';
+import { wireNote } from '../lib/sampling.js';
 import { startSandboxProcess } from '../lib/sandbox-process.js';
 import { fmt, met, type Row, ratio } from '../lib/table.js';
 import { now, pollUntil, sleep } from '../lib/time.js';
@@ -118,6 +119,7 @@ export const limiterOne: Benchmark = {
         throw new Error(`a variant made no call within ${MAX_START_MS / 1000} s of its backlog`);
       const calls = await sandbox.control.calls();
       const report = await sandbox.control.report();
+      const wire = await wireNote(workers.slice(0, PROCESSES));
       await rig.stop(workers);
       const byAccount = new Map<string, CallRecord[]>();
       for (const call of calls) {
@@ -214,6 +216,7 @@ export const limiterOne: Benchmark = {
         notes: [
           'All four variants ran at the same time (12 worker processes, 4 accounts, one sandbox), each on its own account and Redis prefix.',
           `Rate: arrivals at the sandbox in the ${DURATION_MS / 1000} s after each variant's first call; window: over every call of the run, by arrival.`,
+          wire,
           `Product spacing is (1000 + LIMITER_MARGIN_MS ${MARGIN_MS}) / ${RATE} = ${fmt((1000 + MARGIN_MS) / RATE, 1)} ms, so its ceiling is ${fmt((1000 * RATE) / (1000 + MARGIN_MS), 2)} calls/s. Its arrivals were ${productGaps.medianMs} ms apart at the median; ${productGaps.longCount === 0 ? 'none was longer than 1.5× the spacing' : `${productGaps.longCount} gaps longer than 1.5× the spacing (${productGaps.longMs.map((gap, i) => `${gap} ms at ${fmt(productGaps.longAtMs[i]! / 1000, 1)} s`).join(', ')}) left ${fmt(productGaps.longExcessMs)} ms of the ${DURATION_MS / 1000} s unused`}.`,
         ],
         raw: {

@@ -1,4 +1,5 @@
 import type { Job, Worker } from 'bullmq';
+import type { WireWatch } from '../../src/limiter/index.js';
 import { type ChildStats, isToChild, type ToParent } from './protocol.js';
 import { now } from './time.js';
 
@@ -11,7 +12,7 @@ export function tellParent(message: ToParent): void {
  * Counts completions of `workers` and answers the parent's stats requests with them, the process's
  * CPU time and memory. The parent going away ends this process: a benchmark leaves no orphans.
  */
-export function serveStats(workers: readonly Worker[]): void {
+export function serveStats(workers: readonly Worker[], wire?: WireWatch): void {
   let completed = 0;
   let failed = 0;
   let lastCompletedAt = 0;
@@ -46,6 +47,9 @@ export function serveStats(workers: readonly Worker[]): void {
       failed,
       lastCompletedAt,
       byAccount,
+      ...(wire
+        ? { wire: { sends: wire.stats().sends, highMs: wire.recentHighMs(), maxMs: wire.recentMaxMs() } }
+        : {}),
     };
     tellParent({ type: 'stats', id: raw.id, stats });
   });

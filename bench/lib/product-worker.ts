@@ -9,6 +9,6 @@ const started = await startServiceProcess('bench-worker-ship', ['ship'], { apiKe
 started.onClose(
   startEventDelivery({ config: started.config, redis: started.service.redis, log: started.log }),
 );
-serveStats(started.workers);
+serveStats(started.workers, started.service.limiter.wire);
 await Promise.all(started.workers.map((worker) => worker.waitUntilReady()));
 tellParent({ type: 'ready' });

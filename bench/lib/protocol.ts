@@ -14,6 +14,8 @@ export interface ChildStats {
   readonly lastCompletedAt: number;
   /** Completions by `job.data.account`. */
   readonly byAccount: Readonly<Record<string, { readonly completed: number; readonly lastAt: number }>>;
+  /** A product worker's check-to-wire times (the limiter's WireWatch): recent p99 and max, ms. */
+  readonly wire?: { readonly sends: number; readonly highMs: number; readonly maxMs: number };
 }
 
 export type ToParent =

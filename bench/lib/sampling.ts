@@ -41,3 +41,17 @@ export function cpuBetween(from: CpuSnapshot, to: CpuSnapshot) {
 export function totalCompleted(stats: readonly ChildStats[]): number {
   return stats.reduce((total, s) => total + s.completed, 0);
 }
+
+/**
+ * The product workers' check-to-wire times, for a note: the worst recent p99 and max of the
+ * processes (ms), and how many calls were timed.
+ */
+export async function wireNote(workers: readonly Child[]): Promise<string> {
+  const stats = await Promise.all(workers.map((worker) => worker.stats()));
+  const wires = stats.flatMap((s) => (s.wire ? [s.wire] : []));
+  if (wires.length === 0) return 'check-to-wire: not reported';
+  const sends = wires.reduce((sum, w) => sum + w.sends, 0);
+  const high = Math.max(...wires.map((w) => w.highMs));
+  const max = Math.max(...wires.map((w) => w.maxMs));
+  return `Product check-to-wire (lateness check to request headers on the socket), recent calls per process, worst process: p99 ${high.toFixed(2)} ms, max ${max.toFixed(2)} ms (${sends} calls timed).`;
+}

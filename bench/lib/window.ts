@@ -34,3 +34,25 @@ export function codes(calls: readonly CallRecord[]): Record<string, number> {
   }
   return out;
 }
+
+/**
+ * For a run that broke the limit: the first account's first window over `limit`, as the gaps (ms)
+ * between its arrivals and two on each side; '' when none.
+ */
+export function overLimitGaps(calls: readonly CallRecord[], limit: number, windowMs = 1000): string {
+  const byAccount = new Map<string, number[]>();
+  for (const call of calls) {
+    if (call.account === null) continue;
+    byAccount.set(call.account, [...(byAccount.get(call.account) ?? []), call.at]);
+  }
+  for (const [account, times] of byAccount) {
+    const sorted = [...times].sort((a, b) => a - b);
+    for (let i = 0; i + limit < sorted.length; i++) {
+      if (sorted[i + limit]! - sorted[i]! >= windowMs) continue;
+      const window = sorted.slice(Math.max(0, i - 2), i + limit + 3);
+      const gaps = window.slice(1).map((t, k) => (t - window[k]!).toFixed(1));
+      return `${account}: ${limit + 1} calls within ${(sorted[i + limit]! - sorted[i]!).toFixed(1)} ms; gaps ${gaps.join(' ')}`;
+    }
+  }
+  return '';
+}

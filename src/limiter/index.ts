@@ -4,9 +4,11 @@ import { outboxKey } from '../events/keys.js';
 import { luaSource } from '../runtime/lua.js';
 import { RedisClock } from './clock.js';
 import { limiterKeys } from './keys.js';
+import { WireWatch } from './wire.js';
 
 export { RedisClock } from './clock.js';
 export { limiterKeys } from './keys.js';
+export { WireWatch } from './wire.js';
 
 /** The limiter cannot keep the limit with these settings (Redis too far for the margin): do not start. */
 export class LimiterSetupError extends Error {
@@ -100,6 +102,8 @@ const MAX_LAG_MS = 100;
 const TOLERANCE_FLOOR_MS = 10;
 /** The part of the margin kept for the way from the check to the upstream, never spent on tolerance, ms. */
 const WIRE_RESERVE_MS = 20;
+/** How much of the observed check-to-wire time the margin must cover (a safety factor). */
+const WIRE_FACTOR = 2;
 
 const SCRIPTS = new URL('./scripts/', import.meta.url);
 
@@ -118,6 +122,8 @@ export class AccountLimiter {
   readonly #maxWaitUs: number;
   readonly #fixedToleranceMs: number | undefined;
   readonly clock = new RedisClock();
+  /** Check-to-wire times of this process's calls (undici's diagnostics channels). */
+  readonly wire = new WireWatch();
   readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   #lagReadAt = 0;
   #recentLagMs = 0;
@@ -159,16 +165,20 @@ export class AccountLimiter {
   }
 
   /**
-   * How much this process has lagged lately: p99 event-loop delay beyond the sampling interval, over
-   * the last second and the one before (a stall is likelier right after another), capped at MAX_LAG_MS.
-   * The gate widens the account's spacing by it while it lasts (extra margin when busy). Zero when calm.
+   * How much this process has been delayed lately, ms: the worse of its event-loop lag (p99 beyond the
+   * sampling interval) and the check-to-wire time the margin does not cover (a high percentile of
+   * the recent ones times a safety factor, beyond the margin left after the tolerance), over the last
+   * second and the one before (a stall is likelier right after another), capped at MAX_LAG_MS. The
+   * gate widens the account's spacing by it while it lasts, and lets this process's calls be that
+   * much later. Zero when calm.
    */
   recentLagMs(): number {
     const now = performance.now();
     if (now - this.#lagReadAt >= 1_000) {
       // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
-      const delay = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
-      const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, delay));
+      const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
+      const uncovered = WIRE_FACTOR * this.wire.recentHighMs() - (this.#marginMs - this.lateToleranceMs);
+      const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, loop, uncovered));
       this.#recentLagMs = Math.max(lastSecond, this.#previousLagMs);
       this.#previousLagMs = lastSecond;
       this.#lag.reset();
@@ -218,6 +228,7 @@ export class AccountLimiter {
   /** Stops watching the event loop. */
   close(): void {
     this.#lag.disable();
+    this.wire.close();
   }
 
   async acquire(request: GateRequest): Promise<GateAnswer> {
@@ -310,8 +321,8 @@ export class AccountLimiter {
 
   /**
    * How late after its slot a call sent right now may be (timer and event-loop lateness plus clock
-   * uncertainty). Past `lateToleranceMs` the caller must give the slot up: the margin only absorbs that
-   * much jitter between the check and the request's arrival.
+   * uncertainty). Past the grant's allowance the caller must give the slot up: the margin only absorbs
+   * that much jitter between the check and the request's arrival.
    */
   lateness(grant: { readonly localSlot: number; readonly uncertaintyMs: number }): number {
     return RedisClock.localNow() - grant.localSlot + grant.uncertaintyMs;

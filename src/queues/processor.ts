@@ -93,6 +93,8 @@ interface Run {
   };
   readonly log: Logger;
   readonly started: number;
+  /** performance.now() of the lateness check that let the call leave: the wire is timed from it. */
+  checkedAt: number;
 }
 
 /** What the answer means for the job, decided before the settle so the settle can record it. */
@@ -124,7 +126,7 @@ export function createProcessor(
     const run = await admit(job, token, signal);
     const finished = await passGate(run);
     if (finished) return finished;
-    const reply = await callUpstream(run);
+    const reply = await deps.limiter.wire.timed(run.checkedAt, () => callUpstream(run));
     const outcome = classify(run.account.provider, reply, run.name);
     const decision = decide(run, reply, outcome);
     await settle(run, reply, outcome, decision);
@@ -181,6 +183,7 @@ export function createProcessor(
       },
       log,
       started: performance.now(),
+      checkedAt: 0,
     };
   }
 
@@ -275,6 +278,7 @@ export function createProcessor(
     });
     if (run.signal?.aborted) return false;
     const late = deps.limiter.lateness(grant);
+    run.checkedAt = performance.now();
     if (late <= grant.allowedLateMs) return true;
     // Sending now could crowd the upstream's second: the slot is given up.
     run.log.debug({ lateMs: late }, 'slot missed, queueing again');

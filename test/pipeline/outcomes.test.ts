@@ -35,11 +35,14 @@ describe('every outcome end to end', () => {
   it('retries 101 and 202 and then succeeds, charging once', async () => {
     const payload = vvtoolShip(vv.id);
     p.sandbox.script('vvtool', payload.tid as string, [{ code: 101 }, { code: 202 }]);
+    const sendsBefore = p.service.limiter.wire.stats().sends;
     const { id } = await p.service.producer.ship(payload);
     const view = await finalState(id);
     expect(view.state).toBe('completed');
     expect(view.result).toMatchObject({ result: 'shipped', code: 0, charge: 1 });
     expect(callsFor(payload.tid as string)).toHaveLength(3);
+    // Each call was timed from the limiter's lateness check to the wire.
+    expect(p.service.limiter.wire.stats().sends - sendsBefore).toBe(3);
     const entries = (await p.service.ledger.entries({})).items.filter((entry) => entry.jobId === id);
     expect(entries).toEqual([expect.objectContaining({ amount: 1, status: 'charged', order: payload.tid })]);
   });
