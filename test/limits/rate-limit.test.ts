@@ -14,6 +14,8 @@ import { until } from '../helpers/wait.js';
 // three worker processes sharing the account.
 const a = testAccount('rateA', 'vvtool');
 const b = testAccount('rateB', 'vvtool');
+/** Twenty more accounts, each with a backlog at once: many lines and slots side by side. */
+const many = Array.from({ length: 20 }, (_, i) => testAccount(`rateM${i}`, 'vvtool'));
 let base: TestRedis;
 let service: Fulfillment;
 let upstream: Awaited<ReturnType<typeof startSandboxProcess>>;
@@ -21,7 +23,7 @@ const workers: Child[] = [];
 
 beforeAll(async () => {
   base = await testRedis('ratelimit');
-  const accounts = JSON.stringify([a, b]);
+  const accounts = JSON.stringify([a, b, ...many]);
   upstream = await startSandboxProcess({ FULFILLMENT_ACCOUNTS: accounts });
   const env = {
     REDIS_URL: base.url,
@@ -84,5 +86,28 @@ describe('per-account limit across worker processes', () => {
     // The limit is used, not just respected: with a backlog, some second holds 9 or 10 calls.
     expect(maxInSlidingWindow(timesA)).toBeGreaterThanOrEqual(9);
     expect(workers.map((worker) => worker.output()).join('')).not.toMatch(/"level":50/);
+  });
+});
+
+describe('per-account limit, many accounts at once', () => {
+  it('keeps each of 20 accounts with 40 jobs at 10 or fewer calls in any sliding second', async () => {
+    const before = await service.queues.ship.getCompletedCount();
+    const jobs = Array.from({ length: 40 }, () =>
+      many.map((account) => ({ type: 'ship', ...vvtoolShip(account.id) })),
+    );
+    await service.producer.batch(jobs.flat());
+    await until(
+      'all 800 jobs completed',
+      async () => (await service.queues.ship.getCompletedCount()) - before >= 800 || undefined,
+      { timeoutMs: 120_000, everyMs: 500 },
+    );
+    for (const account of many) {
+      const times = (await upstream.control.calls({ account: account.id })).map((call) => call.at);
+      if (maxInSlidingWindow(times) > 10)
+        console.log(`over the limit (${account.id}): ${describeWorstWindow(times, 10)}`);
+      expect(times).toHaveLength(40);
+      expect(maxInSlidingWindow(times)).toBeLessThanOrEqual(10);
+    }
+    expect((await upstream.control.report()).violations).toEqual([]);
   });
 });
