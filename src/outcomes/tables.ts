@@ -137,6 +137,7 @@ export const TRANSPORT_REASONS = {
     timeout: 'no answer in time (the call may have been charged): retry with backoff',
     reset: 'connection closed before an answer (the call may have been charged): retry with backoff',
     network: 'network error before an answer: retry with backoff',
+    late: 'too late for its rate-limit slot at the wire (not sent): retry with backoff',
   } satisfies Record<UnansweredReply['failure'], string>,
   tooManyRequests: 'upstream rate limit (HTTP 429): retry with backoff',
   serverError: 'upstream server error (HTTP {status}): retry with backoff',

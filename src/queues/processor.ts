@@ -22,6 +22,7 @@ import { classify } from '../outcomes/index.js';
 import type { DoneResult, Outcome } from '../outcomes/types.js';
 import type { OperationRequest, Upstreams } from '../upstreams/index.js';
 import type { UpstreamReply } from '../upstreams/types.js';
+import { checkedAtWire } from '../upstreams/wire-check.js';
 import type { DeadLetters } from './dead-letter.js';
 import { queueKeys, type WorkQueueName } from './keys.js';
 import { type DeadInfo, deadMarker, doneMarker, parseMarker } from './markers.js';
@@ -93,6 +94,8 @@ interface Run {
   };
   readonly log: Logger;
   readonly started: number;
+  /** The slot this run's call leaves in, once granted and reached in time. */
+  grant: Extract<GateAnswer, { kind: 'grant' }> | undefined;
   /** performance.now() of the lateness check that let the call leave: the wire is timed from it. */
   checkedAt: number;
 }
@@ -124,13 +127,17 @@ export function createProcessor(
 
   return async function runJob(job, token, signal) {
     const run = await admit(job, token, signal);
-    const finished = await passGate(run);
-    if (finished) return finished;
-    const reply = await deps.limiter.wire.timed(run.checkedAt, () => callUpstream(run));
-    const outcome = classify(run.account.provider, reply, run.name);
-    const decision = decide(run, reply, outcome);
-    await settle(run, reply, outcome, decision);
-    return act(run, decision);
+    for (let again = false; ; again = true) {
+      const finished = await passGate(run, again);
+      if (finished) return finished;
+      const reply = await send(run);
+      // Too late at the wire: nothing left, nothing recorded; the job takes another slot.
+      if (reply === undefined) continue;
+      const outcome = classify(run.account.provider, reply, run.name);
+      const decision = decide(run, reply, outcome);
+      await settle(run, reply, outcome, decision);
+      return act(run, decision);
+    }
   };
 
   /** Validates what the queue holds and derives the run. A job that can never run is buried. */
@@ -183,6 +190,7 @@ export function createProcessor(
       },
       log,
       started: performance.now(),
+      grant: undefined,
       checkedAt: 0,
     };
   }
@@ -193,11 +201,11 @@ export function createProcessor(
    * account, another run's call in flight) or to stop (lock lost, run aborted). On return the
    * in-flight mark and the live call of this run exist, and the call may leave.
    */
-  async function passGate(run: Run): Promise<JobResult | undefined> {
+  async function passGate(run: Run, missedAtWire: boolean): Promise<JobResult | undefined> {
     const { account, job } = run;
-    let again = false;
+    let again = missedAtWire;
     // The in-flight mark of this run, once written: a missed slot keeps it for the next grant.
-    let marked = false;
+    let marked = missedAtWire;
     for (;;) {
       if (run.signal?.aborted) {
         if (marked) await unmark(run);
@@ -278,6 +286,7 @@ export function createProcessor(
     });
     if (run.signal?.aborted) return false;
     const late = deps.limiter.lateness(grant);
+    run.grant = grant;
     run.checkedAt = performance.now();
     if (late <= grant.allowedLateMs) return true;
     // Sending now could crowd the upstream's second: the slot is given up.
@@ -310,6 +319,24 @@ export function createProcessor(
       await run.job.promote().catch((err: unknown) => run.log.debug({ err }, 'promoted by the resume first'));
     }
     throw new DelayedError(`account ${run.account.id} is held`);
+  }
+
+  /**
+   * Calls the upstream, its slot checked once more where the request meets its socket (see
+   * upstreams/wire-check.ts). Undefined when that check held it back: nothing was sent, and the job
+   * asks for another slot (its in-flight mark and live call stay for that slot's grant).
+   */
+  async function send(run: Run): Promise<UpstreamReply | undefined> {
+    const grant = run.grant;
+    if (!grant) throw new Error(`job ${run.jobId}: no slot to send in`);
+    const inTime = () => deps.limiter.lateness(grant) <= grant.allowedLateMs;
+    const reply = await checkedAtWire(inTime, () =>
+      deps.limiter.wire.timed(run.checkedAt, () => callUpstream(run)),
+    );
+    if (reply.answered || reply.failure !== 'late') return reply;
+    run.log.debug('slot missed at the wire, queueing again');
+    deps.observer?.slotMissed?.({ account: run.account.id });
+    return undefined;
   }
 
   async function callUpstream(run: Run): Promise<UpstreamReply> {

@@ -1,5 +1,6 @@
 import { isTimeoutError } from 'ky';
 import type { UnansweredReply } from './types.js';
+import { LATE_AT_WIRE } from './wire-check.js';
 
 /** The body stopped arriving before the deadline: like a timeout, the request was sent. */
 export class BodyTimeoutError extends Error {
@@ -25,6 +26,8 @@ const NOT_SENT: Readonly<Record<string, { failure: UnansweredReply['failure']; w
   EAI_AGAIN: { failure: 'refused', what: 'host name lookup failed' },
   // undici's connect timeout fires before a socket exists.
   UND_ERR_CONNECT_TIMEOUT: { failure: 'timeout', what: 'connect timeout' },
+  // Aborted by its wire check before anything was written (wire-check.ts).
+  [LATE_AT_WIRE]: { failure: 'late', what: 'too late for its rate-limit slot at the wire' },
 };
 
 /** The connection dropped after it was made: the upstream may have read (and charged) the request. */

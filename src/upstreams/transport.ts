@@ -3,6 +3,7 @@ import type { Provider, Secret } from '../config/index.js';
 import { statusHidesCharge } from './charge.js';
 import { BodyTimeoutError, describeFailure } from './failures.js';
 import type { UpstreamReply } from './types.js';
+import { readyForWireChecks, wireDispatcher } from './wire-check.js';
 
 /** What a provider's body says, read by that provider's client. */
 export interface BodyReading {
@@ -37,7 +38,13 @@ const decoder = new TextDecoder();
  * no HTTP errors (every status is an answer), keep-alive left to undici's default.
  */
 export function createPost(provider: Provider, timeoutMs: number, read: BodyReader): Post {
-  const http = ky.create({ retry: 0, timeout: timeoutMs, throwHttpErrors: false });
+  // Every request goes through the wire check of its call, if it has one (wire-check.ts).
+  const http = ky.create({
+    retry: 0,
+    timeout: timeoutMs,
+    throwHttpErrors: false,
+    dispatcher: wireDispatcher,
+  } as Options);
 
   return async ({ url, token, authorization, payload }) => {
     const secret = token.reveal();
@@ -56,6 +63,7 @@ export function createPost(provider: Provider, timeoutMs: number, read: BodyRead
 
     let response: Response;
     try {
+      await readyForWireChecks();
       response = await http.post(url, { ...payload, headers: { authorization: authorization(secret) } });
     } catch (err) {
       return failed(err);

@@ -40,13 +40,14 @@ export interface AnsweredReply {
 
 /**
  * No HTTP answer. `sent` is false only when the request provably never reached the upstream
- * (connection refused, DNS failure): then nothing can have been charged. Otherwise (timeout, reset
+ * (connection refused, DNS failure, or `late`: its wire check held it back before anything was
+ * written): then nothing can have been charged. Otherwise (timeout, reset
  * after connect) the call may have been charged and the ledger records it as unknown.
  */
 export interface UnansweredReply {
   readonly answered: false;
   readonly provider: Provider;
-  readonly failure: 'refused' | 'timeout' | 'reset' | 'network';
+  readonly failure: 'refused' | 'timeout' | 'reset' | 'network' | 'late';
   readonly sent: boolean;
   /** A short description for people, e.g. "timeout after 10000 ms". Never contains our token. */
   readonly message: string;

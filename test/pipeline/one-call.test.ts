@@ -139,6 +139,36 @@ describe('a hold answer', () => {
   });
 });
 
+describe('the last check, at the wire', () => {
+  it('a call found too late where it meets its socket is never sent; the job takes another slot, one call', async () => {
+    p = await startTestPipeline('once-wire', [vv]);
+    const real = p.service.limiter;
+    // Each call is checked twice: after waiting for its slot, then at the wire. The first wire check
+    // finds the slot long gone (a stalled connection, say); every other check is the real one.
+    let checks = 0;
+    const limiter = new Proxy(real, {
+      get(object, key) {
+        if (key === 'lateness') {
+          return (grant: Parameters<AccountLimiter['lateness']>[0]) =>
+            ++checks === 2 ? 1e9 : object.lateness(grant);
+        }
+        const value = Reflect.get(object, key, object);
+        return typeof value === 'function' ? value.bind(object) : value;
+      },
+    });
+    p.startWorkers(['ship'], { limiter });
+    const payload = vvtoolShip(vv.id);
+    const { id } = await p.service.producer.ship(payload);
+    // One attempt: the call held back at the wire spent none.
+    expect(await finished(p, id)).toMatchObject({ state: 'completed', attemptsMade: 1 });
+    expect(checks).toBeGreaterThanOrEqual(4);
+    expect(callsFor(p, payload.tid as string)).toHaveLength(1);
+    // Nothing was recorded for the call that never left: one entry, charged, no unknown.
+    expect(await entriesOf(p, id)).toEqual([expect.objectContaining({ amount: 1, status: 'charged' })]);
+    expect(await p.redis.hlen(`${p.prefix}:ledger:inflight`)).toBe(0);
+  });
+});
+
 describe('ownership of a call', () => {
   it('a run that lost its lock mid-call is not followed by a second call from the next run', async () => {
     p = await startTestPipeline('once-lock', [vv], { UPSTREAM_TIMEOUT_MS: '7000', LOCK_DURATION_MS: '8000' });
