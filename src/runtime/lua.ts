@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
 
 const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
 const sources = new Map<string, string>();
@@ -24,4 +25,30 @@ export function luaSource(dir: URL, file: string): string {
     sources.set(url.href, source);
   }
   return source;
+}
+
+/** Every LuaScript's text by command name: two scripts under one name would run each other's text. */
+const named = new Map<string, string>();
+
+/**
+ * A short Lua script kept beside its caller, defined as the ioredis command `name` on each connection
+ * it first runs on: ioredis runs it by EVALSHA, loading it by EVAL where the server has not cached it
+ * yet (one round trip per call once warm). Every key it touches is passed in KEYS, so it runs on a
+ * cluster when the keys share a hash tag.
+ */
+export class LuaScript {
+  constructor(
+    readonly name: string,
+    readonly lua: string,
+  ) {
+    const other = named.get(name);
+    if (other !== undefined && other !== lua) throw new Error(`two Lua scripts are named ${name}`);
+    named.set(name, lua);
+  }
+
+  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const commands = redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+    if (typeof commands[this.name] !== 'function') redis.defineCommand(this.name, { lua: this.lua });
+    return commands[this.name]!(keys.length, ...keys, ...args);
+  }
 }
