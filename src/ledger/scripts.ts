@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { luaSource } from '../runtime/lua.js';
+import { defineLuaCommands } from '../runtime/lua.js';
 
 /**
  * The ledger's Lua scripts, one file each in ./scripts (read as src/runtime/lua.ts says). Every key a
@@ -12,19 +12,9 @@ const SCRIPTS = {
   ledgerPage: 'page.lua',
 } as const;
 
-type LedgerScript = keyof typeof SCRIPTS;
-
-/**
- * Defines the scripts as ioredis commands on a connection (once; callers pass the number of keys).
- * ioredis runs them by EVALSHA, loading one by EVAL where the server has not cached it yet.
- */
+/** Defines the scripts as ioredis commands on a connection (see defineLuaCommands). */
 export function defineLedgerScripts(redis: Redis): void {
-  const dir = new URL('./scripts/', import.meta.url);
-  for (const name of Object.keys(SCRIPTS) as LedgerScript[]) {
-    if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') {
-      redis.defineCommand(name, { lua: luaSource(dir, SCRIPTS[name]) });
-    }
-  }
+  defineLuaCommands(redis, new URL('./scripts/', import.meta.url), SCRIPTS);
 }
 
 declare module 'ioredis' {

@@ -27,6 +27,21 @@ export function luaSource(dir: URL, file: string): string {
   return source;
 }
 
+/**
+ * Defines each script of `files` (ioredis command name -> file in `dir`, read by luaSource) as a
+ * command on a connection, once; callers pass the number of keys. ioredis runs a command by EVALSHA,
+ * loading it by EVAL where the server has not cached it yet.
+ */
+export function defineLuaCommands(redis: Redis, dir: URL, files: Readonly<Record<string, string>>): void {
+  for (const [name, file] of Object.entries(files)) {
+    if (!hasCommand(redis, name)) redis.defineCommand(name, { lua: luaSource(dir, file) });
+  }
+}
+
+function hasCommand(redis: Redis, name: string): boolean {
+  return typeof (redis as unknown as Record<string, unknown>)[name] === 'function';
+}
+
 /** Every LuaScript's text by command name: two scripts under one name would run each other's text. */
 const named = new Map<string, string>();
 
@@ -47,8 +62,8 @@ export class LuaScript {
   }
 
   run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    if (!hasCommand(redis, this.name)) redis.defineCommand(this.name, { lua: this.lua });
     const commands = redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>;
-    if (typeof commands[this.name] !== 'function') redis.defineCommand(this.name, { lua: this.lua });
     return commands[this.name]!(keys.length, ...keys, ...args);
   }
 }
