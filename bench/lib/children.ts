@@ -48,8 +48,8 @@ function compiledEntry(entry: string): string {
     logLevel: 'error',
   });
   // The bundle reads the Lua scripts from beside itself, as the compiled modules do (one folder: the
-  // queues' and the limiter's script names differ), and the records' migrations.
-  for (const from of ['queues', 'limiter']) {
+  // queues', the limiter's and the ledger's script names differ), and the records' migrations.
+  for (const from of ['queues', 'limiter', 'ledger']) {
     cpSync(join(ROOT, 'src', from, 'scripts'), join(BUILD_DIR, 'scripts'), { recursive: true });
   }
   cpSync(join(ROOT, 'src', 'records', 'migrations'), join(BUILD_DIR, 'migrations'), { recursive: true });

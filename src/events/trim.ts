@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LuaScript } from '../ledger/scripts.js';
+import { LuaScript } from '../runtime/lua.js';
 import { outboxKey, UNREAD_RETENTION_MS } from './keys.js';
 
 /**
@@ -14,7 +14,9 @@ import { outboxKey, UNREAD_RETENTION_MS } from './keys.js';
  * is deleted (a live one that is deleted is created again by its next read). Returns the entries
  * removed.
  */
-const TRIM = new LuaScript(`
+const TRIM = new LuaScript(
+  'eventsTrim',
+  `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local function fields(list)
   local map = {}
@@ -54,7 +56,8 @@ if floor == nil then
   floor = string.format('%.0f', now - tonumber(ARGV[1])) .. '-0'
 end
 return redis.call('XTRIM', KEYS[1], 'MINID', floor)
-`);
+`,
+);
 
 /** A consumer idle this long with nothing pending belongs to a process that is gone. */
 const IDLE_CONSUMER_MS = 60 * 60_000;

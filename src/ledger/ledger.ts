@@ -15,7 +15,7 @@ import {
   member,
   memberId,
 } from './keys.js';
-import { PAGE, RECOVER, RECOVER_CALL, SETTLE } from './scripts.js';
+import { defineLedgerScripts } from './scripts.js';
 import { SummaryBuilder } from './summary.js';
 import type {
   CallContext,
@@ -45,6 +45,7 @@ export class Ledger {
     readonly prefix: string,
   ) {
     this.keys = ledgerKeys(prefix);
+    defineLedgerScripts(redis);
   }
 
   /** Before the request is sent: remember the call in flight, so a crash before `settle` leaves a trace. */
@@ -108,7 +109,7 @@ export class Ledger {
       event === undefined ? '' : JSON.stringify(event.data),
       alsoRemove?.member ?? '',
     ];
-    const wrote = await SETTLE.run(this.redis, keys, args);
+    const wrote = await this.redis.ledgerSettle(keys.length, ...keys, ...args);
     return wrote === 1 ? entry : null;
   }
 
@@ -126,7 +127,8 @@ export class Ledger {
       entry = makeEntry(mark.ctx, mark.at, null);
       args = [id, text, member(mark.at, id), JSON.stringify(entry)];
     }
-    const wrote = await RECOVER_CALL.run(this.redis, [...this.scriptKeys(), liveKey], args);
+    const keys = [...this.scriptKeys(), liveKey];
+    const wrote = await this.redis.ledgerRecoverCall(keys.length, ...keys, ...args);
     return wrote === 1 ? entry : null;
   }
 
@@ -212,7 +214,7 @@ export class Ledger {
     count: number,
   ): Promise<Array<[string, LedgerEntry | null]>> {
     const [min, max] = lexBounds(range, after);
-    const reply = await PAGE.run(this.redis, [this.keys.byTime, this.keys.entries], [min, max, count]);
+    const reply = await this.redis.ledgerPage(2, this.keys.byTime, this.keys.entries, min, max, count);
     if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[0]) || !Array.isArray(reply[1])) {
       throw new LedgerError('corrupt', 'unexpected reply to the page script');
     }
@@ -257,7 +259,8 @@ export class Ledger {
       args.push(id, text, member(at ?? mark.at, id), JSON.stringify(entry));
     }
     if (args.length === 0) return [];
-    const written = await RECOVER.run(this.redis, this.scriptKeys(), args);
+    const keys = this.scriptKeys();
+    const written = await this.redis.ledgerRecover(keys.length, ...keys, ...args);
     if (!Array.isArray(written)) throw new LedgerError('corrupt', 'unexpected reply to the recover script');
     return written
       .map((id) => pending.get(String(id)))

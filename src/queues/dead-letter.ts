@@ -28,6 +28,13 @@ export interface RedriveRequest {
   readonly patch?: Readonly<Record<string, unknown>>;
 }
 
+/** One dead job on its way back: its entry, its record, and its data with the patch applied. */
+interface RedriveMove {
+  readonly job: Job;
+  readonly record: DeadRecord;
+  readonly data: unknown;
+}
+
 export interface DeadLettersOptions {
   readonly redis: Redis;
   readonly prefix: string;
@@ -171,8 +178,23 @@ export class DeadLetters {
    * any is no longer dead, or its origin queue still holds it (DeadLetterConflictError), nothing moves.
    */
   async redrive(request: RedriveRequest): Promise<{ redriven: number; ids: string[] }> {
-    const jobs = await this.#select(request);
-    const patch = request.patch ?? {};
+    const moves = this.#patched(await this.#select(request), request.patch ?? {});
+    if (moves.length === 0) return { redriven: 0, ids: [] };
+    const { keys, args } = this.#redriveCall(moves, request.patch ?? null);
+    const answer = (await this.#o.redis.fulfillRedrive(
+      keys.length,
+      ...keys,
+      this.#deadBase(),
+      REDRIVE_CLAIM_MS,
+      Date.now(),
+      ...args,
+    )) as string[];
+    if (answer[0] !== 'redriven') throw new DeadLetterConflictError(refusalsOf(answer));
+    return { redriven: moves.length, ids: moves.map(({ job }) => String(job.id)) };
+  }
+
+  /** Each job with the patch applied and validated like a new job; a ValidationError names them all. */
+  #patched(jobs: readonly Job[], patch: Readonly<Record<string, unknown>>): RedriveMove[] {
     const issues: Issue[] = [];
     const moves = jobs.map((job) => {
       const record = job.data as DeadRecord;
@@ -183,9 +205,15 @@ export class DeadLetters {
       return { job, record, data: result.ok ? result.job.data : record.data };
     });
     if (issues.length > 0) throw new ValidationError(issues);
-    if (moves.length === 0) return { redriven: 0, ids: [] };
+    return moves;
+  }
 
-    const { redis, prefix, attempts } = this.#o;
+  /** The redrive script's KEYS and per-item ARGV (see scripts/redrive.lua). */
+  #redriveCall(
+    moves: readonly RedriveMove[],
+    patch: Readonly<Record<string, unknown>> | null,
+  ): { keys: string[]; args: (string | number)[] } {
+    const { prefix, attempts } = this.#o;
     const keys: string[] = [];
     const args: (string | number)[] = [];
     for (const { job, record, data } of moves) {
@@ -214,26 +242,12 @@ export class DeadLetters {
           queue: record.queue,
           name: record.name,
           account: record.account,
-          patch: request.patch ?? null,
+          patch,
         } satisfies EventDataMap['job.redriven']),
       );
     }
-    keys.push(outboxKey(prefix));
-    const answer = (await redis.fulfillRedrive(
-      keys.length,
-      ...keys,
-      this.#deadBase(),
-      REDRIVE_CLAIM_MS,
-      Date.now(),
-      ...args,
-    )) as string[];
-    if (answer[0] !== 'redriven') {
-      const refusals: { id: string; why: Refusal }[] = [];
-      for (let i = 1; i < answer.length; i += 2)
-        refusals.push({ id: answer[i]!, why: answer[i + 1] as Refusal });
-      throw new DeadLetterConflictError(refusals);
-    }
-    return { redriven: moves.length, ids: moves.map(({ job }) => String(job.id)) };
+    keys.push(outboxKey(this.#o.prefix));
+    return { keys, args };
   }
 
   /**
@@ -364,4 +378,11 @@ export class DeadLetters {
 function deadEvent(record: DeadRecord, deadId: string): EventDataMap['job.dead'] {
   const { queue, name, account, code, message, reason, attemptsMade } = record;
   return { id: deadId, queue, name, account, code, message, reason, attemptsMade };
+}
+
+/** The redrive script's refusals, {'refused', id, why, id, why, ...}, as pairs. */
+function refusalsOf(answer: readonly string[]): { id: string; why: Refusal }[] {
+  const refusals: { id: string; why: Refusal }[] = [];
+  for (let i = 1; i < answer.length; i += 2) refusals.push({ id: answer[i]!, why: answer[i + 1] as Refusal });
+  return refusals;
 }

@@ -1,6 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { luaSource } from '../runtime/lua.js';
+import { defineLuaCommands } from '../runtime/lua.js';
 
 /**
  * The Lua scripts of the enqueue, the dead-letter moves and the resume's promotion, one file each in ./scripts
@@ -15,20 +15,9 @@ const SCRIPTS = {
   fulfillPromoteParked: 'promote-parked.lua',
 } as const;
 
-export type QueueScript = keyof typeof SCRIPTS;
-
-/** A script's text with its includes in place (see luaSource). */
-export function scriptSource(name: QueueScript): string {
-  return luaSource(new URL('./scripts/', import.meta.url), SCRIPTS[name]);
-}
-
-/** Defines the scripts as ioredis commands on a connection (once; callers pass the number of keys). */
+/** Defines the scripts as ioredis commands on a connection (see defineLuaCommands). */
 export function defineQueueScripts(redis: Redis): void {
-  for (const name of Object.keys(SCRIPTS) as QueueScript[]) {
-    if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') {
-      redis.defineCommand(name, { lua: scriptSource(name) });
-    }
-  }
+  defineLuaCommands(redis, new URL('./scripts/', import.meta.url), SCRIPTS);
 }
 
 /**

@@ -84,21 +84,29 @@ export class Producer {
   }
 
   async #enqueue(jobs: readonly ValidJob[]): Promise<EnqueueResult[]> {
-    const { redis, prefix, attempts } = this.#options;
+    const { redis } = this.#options;
     // Fail now rather than queue the writes until Redis is back (a connection still being made at
     // start-up is let through: its commands wait for it briefly).
     if (REDIS_AWAY_STATES.has(redis.status)) throw new RedisUnavailableError();
-    // First occurrence of each key decides; later repeats inside the batch point at it. A job
-    // without a key (a sync) gets an id of its own and is always new.
-    const firstIndex = new Map<string, number>();
-    const unique: { job: ValidJob; index: number; id: string }[] = [];
-    jobs.forEach((job, index) => {
-      if (job.id === null) unique.push({ job, index, id: syncJobId(job.account) });
-      else if (!firstIndex.has(job.id)) {
-        firstIndex.set(job.id, index);
-        unique.push({ job, index, id: job.id });
-      }
+    const { unique, firstIndex } = uniqueJobs(jobs);
+    const { keys, args } = this.#enqueueCall(unique);
+    const answers = (await redis.fulfillEnqueue(keys.length, ...keys, Date.now(), ...args)) as string[];
+    const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
+    await Promise.all(
+      unique.map(async (entry, i) => {
+        results[entry.index] = await this.#result(entry, answers[i]);
+      }),
+    );
+    return jobs.map((job, index) => {
+      const first = job.id === null ? index : firstIndex.get(job.id)!;
+      const result = results[first]!;
+      return first === index ? result : { ...result, duplicate: true };
     });
+  }
+
+  /** The enqueue script's KEYS and per-job ARGV (see scripts/enqueue.lua). */
+  #enqueueCall(unique: readonly UniqueJob[]): { keys: string[]; args: (string | number)[] } {
+    const { prefix, attempts } = this.#options;
     const keys: string[] = [];
     const args: (string | number)[] = [];
     for (const { job, id } of unique) {
@@ -119,32 +127,22 @@ export class Producer {
         options.priority ?? 0,
       );
     }
-    const answers = (await redis.fulfillEnqueue(keys.length, ...keys, Date.now(), ...args)) as string[];
+    return { keys, args };
+  }
 
-    const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
-    await Promise.all(
-      unique.map(async ({ job, index, id }, i) => {
-        const answer = answers[i];
-        if (answer === 'new') results[index] = { id, state: 'waiting', duplicate: false };
-        else if (answer === 'done') results[index] = { id, state: 'completed', duplicate: true };
-        else if (answer === 'dead') results[index] = { id, state: 'dead', duplicate: true };
-        else {
-          // Already in its queue: report its current state.
-          const state = await this.#options.queues[job.queue].getJobState(id);
-          results[index] = {
-            id,
-            // Gone since the script: it finished or died, and its marker says which.
-            state: state === 'unknown' ? await this.#finishedState(id) : toJobState(state),
-            duplicate: true,
-          };
-        }
-      }),
-    );
-    return jobs.map((job, index) => {
-      const first = job.id === null ? index : firstIndex.get(job.id)!;
-      const result = results[first]!;
-      return first === index ? result : { ...result, duplicate: true };
-    });
+  /** A job's result from the script's answer for it ('new', 'done', 'dead' or 'exists'). */
+  async #result({ job, id }: UniqueJob, answer: string | undefined): Promise<EnqueueResult> {
+    if (answer === 'new') return { id, state: 'waiting', duplicate: false };
+    if (answer === 'done') return { id, state: 'completed', duplicate: true };
+    if (answer === 'dead') return { id, state: 'dead', duplicate: true };
+    // Already in its queue: report its current state.
+    const state = await this.#options.queues[job.queue].getJobState(id);
+    // Gone since the script: it finished or died, and its marker says which.
+    return {
+      id,
+      state: state === 'unknown' ? await this.#finishedState(id) : toJobState(state),
+      duplicate: true,
+    };
   }
 
   async #finishedState(id: string): Promise<JobState> {
@@ -152,6 +150,30 @@ export class Producer {
     const marker = parseMarker(await redis.get(queueKeys.marker(prefix, id)));
     return marker?.kind === 'dead' ? 'dead' : 'completed';
   }
+}
+
+/** A job of a batch with the id it is enqueued under, and its index in the batch. */
+interface UniqueJob {
+  readonly job: ValidJob;
+  readonly index: number;
+  readonly id: string;
+}
+
+/**
+ * The jobs to send: the first occurrence of each key decides, and later repeats inside the batch
+ * point at it (`firstIndex`). A job without a key (a sync) gets an id of its own and is always new.
+ */
+function uniqueJobs(jobs: readonly ValidJob[]): { unique: UniqueJob[]; firstIndex: Map<string, number> } {
+  const firstIndex = new Map<string, number>();
+  const unique: UniqueJob[] = [];
+  jobs.forEach((job, index) => {
+    if (job.id === null) unique.push({ job, index, id: syncJobId(job.account) });
+    else if (!firstIndex.has(job.id)) {
+      firstIndex.set(job.id, index);
+      unique.push({ job, index, id: job.id });
+    }
+  });
+  return { unique, firstIndex };
 }
 
 /**

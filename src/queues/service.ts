@@ -45,7 +45,9 @@ export interface AccountView {
 
 /**
  * The product's functions over one Redis, as the HTTP API, the CLI and the workers use them:
- * producer, job lookup, dead letters, ledger, accounts. Holds queues (no workers, no timers).
+ * producer, job lookup, dead letters, ledger, accounts. Holds queues (no workers, no timers). The
+ * limiter is made on first use (workers, account states): a producer that only enqueues and looks up
+ * jobs never starts its event-loop delay monitor.
  */
 export class Fulfillment {
   readonly config: Config;
@@ -57,7 +59,7 @@ export class Fulfillment {
   readonly producer: Producer;
   readonly deadLetters: DeadLetters;
   readonly ledger: Ledger;
-  readonly limiter: AccountLimiter;
+  #limiter: AccountLimiter | undefined;
 
   /**
    * `onError` hears the queues' connection errors (while Redis is away, every command waits for the
@@ -90,10 +92,15 @@ export class Fulfillment {
       attempts: config.retry.attempts,
     });
     this.ledger = new Ledger(redis, config.prefix);
-    this.limiter = new AccountLimiter(redis, config.prefix, {
-      marginMs: config.limiterMarginMs,
-      providers: new Map(config.accounts.map((account) => [account.id, account.provider])),
+  }
+
+  /** The per-account limiter, made on first use (its constructor starts an event-loop delay monitor). */
+  get limiter(): AccountLimiter {
+    this.#limiter ??= new AccountLimiter(this.redis, this.config.prefix, {
+      marginMs: this.config.limiterMarginMs,
+      providers: new Map(this.config.accounts.map((account) => [account.id, account.provider])),
     });
+    return this.#limiter;
   }
 
   /** A job by id wherever it is: its queue, the dead-letter queue, or (finished and gone) its marker. */
@@ -222,7 +229,7 @@ export class Fulfillment {
 
   /** Closes the queues; the Redis connection belongs to the caller. */
   async close(): Promise<void> {
-    this.limiter.close();
+    this.#limiter?.close();
     await Promise.allSettled([
       this.queues.ship.close(),
       this.queues.sync.close(),

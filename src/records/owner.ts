@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { LuaScript } from '../ledger/scripts.js';
+import { LuaScript } from '../runtime/lua.js';
 
 /**
  * The one API process that keeps a deployment's records in an embedded PostgreSQL, named in Redis:
@@ -20,7 +20,9 @@ export function ownerKey(prefix: string): string {
 }
 
 /** Renew the key if it is ours, take it back if it expired. KEYS: owner. ARGV: me, ttl. Returns the holder. */
-const RENEW = new LuaScript(`
+const RENEW = new LuaScript(
+  'recordsOwnerRenew',
+  `
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -31,13 +33,17 @@ if not holder then
   return ARGV[1]
 end
 return holder
-`);
+`,
+);
 
 /** Delete the key only if it is still ours. KEYS: owner. ARGV: me. */
-const RELEASE = new LuaScript(`
+const RELEASE = new LuaScript(
+  'recordsOwnerRelease',
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`);
+`,
+);
 
 /** Another live API process holds the embedded store of this prefix. */
 export class OwnerTaken extends Error {

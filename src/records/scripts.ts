@@ -1,24 +1,29 @@
-import { LuaScript } from '../ledger/scripts.js';
+import { LuaScript } from '../runtime/lua.js';
 
 /**
  * Trim ledger entries already stored in PostgreSQL. KEYS: entries, byTime. ARGV: pairs of (member,
  * entry id). Runs only after the insert committed, so what it removes is in the database; removing
  * what another sink removed first changes nothing. Returns how many entries it removed.
  */
-export const TRIM_STORED = new LuaScript(`
+export const TRIM_STORED = new LuaScript(
+  'recordsTrimStored',
+  `
 local removed = 0
 for i = 1, #ARGV, 2 do
   redis.call('ZREM', KEYS[2], ARGV[i])
   removed = removed + redis.call('HDEL', KEYS[1], ARGV[i + 1])
 end
 return removed
-`);
+`,
+);
 
 /**
  * Create the records consumer group, reading the outbox from its start; MKSTREAM makes the stream, and
  * from then on the scripts that change jobs and accounts append to it. KEYS: outbox. ARGV: group.
  */
-export const ENSURE_GROUP = new LuaScript(`
+export const ENSURE_GROUP = new LuaScript(
+  'recordsEnsureGroup',
+  `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   for _, raw in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
     for i = 1, #raw, 2 do
@@ -28,4 +33,5 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
 return 1
-`);
+`,
+);

@@ -5,7 +5,7 @@ import { fieldMap, type OutboxEvent, outboxKey, readOutboxEntry, trimOutbox } fr
 import { decodeEntry } from '../ledger/entry.js';
 import type { LedgerEntry } from '../ledger/index.js';
 import { ledgerKeys, memberId } from '../ledger/keys.js';
-import { PAGE } from '../ledger/scripts.js';
+import { defineLedgerScripts } from '../ledger/scripts.js';
 import type { Pool } from './pool.js';
 import { ENSURE_GROUP, TRIM_STORED } from './scripts.js';
 import { insertEntries, insertEvents } from './sql.js';
@@ -74,14 +74,18 @@ export class RecordsSink {
     this.o = { ...DEFAULTS, ...options };
     this.keys = ledgerKeys(options.prefix);
     this.outbox = outboxKey(options.prefix);
+    defineLedgerScripts(options.redis);
   }
 
   /** Moves one batch of ledger entries; returns how many it read. */
   async moveEntries(): Promise<number> {
-    const reply = (await PAGE.run(
-      this.o.redis,
-      [this.keys.byTime, this.keys.entries],
-      ['-', '+', this.o.batch],
+    const reply = (await this.o.redis.ledgerPage(
+      2,
+      this.keys.byTime,
+      this.keys.entries,
+      '-',
+      '+',
+      this.o.batch,
     )) as [string[], Array<string | null>];
     const [members, values] = reply;
     if (members.length === 0) return 0;

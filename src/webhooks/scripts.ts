@@ -1,4 +1,4 @@
-import { LuaScript } from '../ledger/scripts.js';
+import { LuaScript } from '../runtime/lua.js';
 
 // Every script takes the same KEYS: outbox, events, attempts, due, age, undeliverable (keys.ts), so a
 // call site cannot pass them in the wrong order to one of them.
@@ -20,7 +20,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * stream's last entry id ('0-0' when empty) }. An item is { id, 'first', fields } for a first attempt
  * (the entry stays pending in the group until settled) or { id, 'retry', event JSON, attempts }.
  */
-export const CLAIM = new LuaScript(`${NOW}
+export const CLAIM = new LuaScript(
+  'webhooksClaim',
+  `${NOW}
 local max = tonumber(ARGV[3])
 local lease = now + tonumber(ARGV[4])
 local items = {}
@@ -57,17 +59,21 @@ local first = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
 if #first > 0 then nextDue = math.max(0, tonumber(first[2]) - now) end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 return {items, lease, nextDue, (#last > 0) and last[1][1] or '0-0'}
-`);
+`,
+);
 
 /** Delivered (or not ours to deliver: a foreign record): gone from every structure. ARGV: group, id. */
-export const SETTLE = new LuaScript(`
+export const SETTLE = new LuaScript(
+  'webhooksSettle',
+  `
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[2])
 redis.call('ZREM', KEYS[5], ARGV[2])
 return 1
-`);
+`,
+);
 
 /**
  * An attempt failed: schedule the next one, or park the event. ARGV: group, consumer, id, kind
@@ -78,7 +84,9 @@ return 1
  * this consumer, a retry while its lease is the one this claim set. Otherwise another deliverer took
  * it over after our lease ran out, and its outcome stands. Returns 1 scheduled, 2 parked, 0 not ours.
  */
-export const FAIL = new LuaScript(`${NOW}
+export const FAIL = new LuaScript(
+  'webhooksFail',
+  `${NOW}
 local id = ARGV[3]
 if ARGV[4] == 'first' then
   local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
@@ -101,14 +109,17 @@ redis.call('HSET', KEYS[2], id, ARGV[6])
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[7]), id)
 redis.call('ZADD', KEYS[5], ARGV[10], id)
 return 1
-`);
+`,
+);
 
 /**
  * Age in ms of the oldest event not yet delivered nor given up (-1: none), on Redis's clock. ARGV:
  * group. Looks at the group's oldest pending entry, the first entry it has not read, and the oldest
  * event waiting for a retry.
  */
-export const OLDEST = new LuaScript(`${NOW}
+export const OLDEST = new LuaScript(
+  'webhooksOldest',
+  `${NOW}
 local oldest = nil
 local function consider(id)
   local ms = tonumber(string.match(id, '^(%d+)'))
@@ -132,4 +143,5 @@ if #waiting > 0 then
 end
 if oldest == nil then return -1 end
 return math.max(0, now - oldest)
-`);
+`,
+);
