@@ -136,7 +136,6 @@ export class AccountLimiter {
     this.#providers = options.providers ?? new Map();
     this.#maxWaitUs = Math.round((options.maxWaitMs ?? 1000) * 1000);
     this.#fixedToleranceMs = options.lateToleranceMs;
-    this.#lag.enable();
     if (!redis.gate) {
       redis.defineCommand('gate', { numberOfKeys: 9, lua: luaSource(SCRIPTS, 'gate.lua') });
       redis.defineCommand('gateResume', { numberOfKeys: 3, lua: luaSource(SCRIPTS, 'resume.lua') });
@@ -188,7 +187,7 @@ export class AccountLimiter {
   }
 
   /**
-   * Before taking jobs: samples Redis TIME so the clock offset (and the tolerance) is known before
+   * Before taking jobs: starts watching the event loop; samples Redis TIME so the clock offset (and the tolerance) is known before
    * the first grant; refuses (LimiterSetupError) when Redis is too far away for the margin to cover
    * the tolerance it needs; publishes the accounts' rates and this process's spacing, which every
    * process's gate enforces from its next grant. Returns how many accounts' settings changed.
@@ -197,6 +196,8 @@ export class AccountLimiter {
     accounts: readonly { readonly id: string; readonly ratePerSecond: number }[] = [],
     samples = 8,
   ): Promise<number> {
+    // Only a process that calls (a worker) watches its event loop: an API that reads account states does not.
+    this.#lag.enable();
     for (let i = 0; i < samples; i++) {
       const sentAt = RedisClock.localNow();
       const [seconds, micros] = await this.#redis.time();

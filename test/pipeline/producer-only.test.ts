@@ -48,7 +48,7 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
-it('enqueues and looks up jobs without making the limiter or starting an event-loop monitor', async () => {
+it('enqueues, looks up jobs and reads accounts without starting an event-loop monitor', async () => {
   const shipped = await service.producer.ship(BODY);
   expect(shipped).toMatchObject({ state: 'waiting', duplicate: false });
   const [again] = await service.producer.batch([{ type: 'ship', ...BODY }]);
@@ -59,9 +59,15 @@ it('enqueues and looks up jobs without making the limiter or starting an event-l
   expect(monitors.enabled).toBe(0);
   expect(typeof redis.gate).toBe('undefined');
 
-  // A worker's first use makes it, once: the monitor starts and the gate is defined.
+  // The API's first use (reading account states) makes it, once, with the gate defined and still no
+  // monitor: only a worker, which calibrates before its first call, watches its event loop.
   const limiter = service.limiter;
   expect(service.limiter).toBe(limiter);
-  expect(monitors.enabled).toBe(1);
   expect(typeof redis.gate).toBe('function');
+  expect(await limiter.states([ACCOUNT.id])).toEqual([
+    expect.objectContaining({ id: ACCOUNT.id, state: 'active' }),
+  ]);
+  expect(monitors.enabled).toBe(0);
+  await limiter.calibrate();
+  expect(monitors.enabled).toBe(1);
 });
