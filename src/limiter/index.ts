@@ -100,10 +100,11 @@ const LAG_RESOLUTION_MS = 10;
 const MAX_LAG_MS = 100;
 /** The least tolerance: timers and the event loop make a call this late even on a calm host, ms. */
 const TOLERANCE_FLOOR_MS = 10;
-/** The part of the margin kept for the way from the check to the upstream, never spent on tolerance, ms. */
-const WIRE_RESERVE_MS = 20;
-/** How much of the observed check-to-wire time the margin must cover (a safety factor). */
-const WIRE_FACTOR = 2;
+/**
+ * The part of the margin kept for the way from the last check (at the socket: see
+ * upstreams/wire-check.ts) to the upstream's clock, never spent on tolerance, ms.
+ */
+const WIRE_RESERVE_MS = 10;
 
 const SCRIPTS = new URL('./scripts/', import.meta.url);
 
@@ -164,20 +165,17 @@ export class AccountLimiter {
   }
 
   /**
-   * How much this process has been delayed lately, ms: the worse of its event-loop lag (p99 beyond the
-   * sampling interval) and the check-to-wire time the margin does not cover (a high percentile of
-   * the recent ones times a safety factor, beyond the margin left after the tolerance), over the last
-   * second and the one before (a stall is likelier right after another), capped at MAX_LAG_MS. The
-   * gate widens the account's spacing by it while it lasts, and lets this process's calls be that
-   * much later. Zero when calm.
+   * How much this process has lagged lately, ms: its event-loop lag (p99 beyond the sampling
+   * interval) over the last second and the one before (a stall is likelier right after another),
+   * capped at MAX_LAG_MS. The gate widens the account's spacing by it while it lasts, and lets this
+   * process's calls be that much later. Zero when calm.
    */
   recentLagMs(): number {
     const now = performance.now();
     if (now - this.#lagReadAt >= 1_000) {
       // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
       const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
-      const uncovered = WIRE_FACTOR * this.wire.recentHighMs() - (this.#marginMs - this.lateToleranceMs);
-      const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, loop, uncovered));
+      const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, loop));
       this.#recentLagMs = Math.max(lastSecond, this.#previousLagMs);
       this.#previousLagMs = lastSecond;
       this.#lag.reset();

@@ -183,32 +183,28 @@ describe('gate', () => {
     expect(await gaps('mixed', [20_000, 0, 0, 5_000, 0])).toEqual([lagged, lagged, lagged, lagged]);
   });
 
-  it("keeps a lag for every slot until its memory after the lagging caller's slot, then forgets it", async () => {
+  it("widens every slot within its memory after a lagging caller's slot, however calm the later callers", async () => {
     const lagging = await gate('forget', 'f0', 'first', 30_000);
-    const key = limiterKeys.account(t.prefix, 'forget');
-    expect(await t.redis.hmget(key, 'lag', 'lagUntil')).toEqual([
-      '30000',
-      String(lagging.slot + LAG_MEMORY_US),
-    ]);
-    // However late the later slots are granted, while they are within the memory they are widened.
     const lagged = BASE_US + (2 * 30_000) / RATE;
     expect(await gaps('forget', [0, 0, 0])).toEqual([lagged, lagged]);
-    await t.redis.hset(key, 'lagUntil', String(lagging.slot)); // as if that slot were LAG_MEMORY ago
+    // As if those slots were long past: the next slot is more than the memory after the report.
+    const key = limiterKeys.account(t.prefix, 'forget');
+    await t.redis.hset(key, 'tat', String(lagging.slot + LAG_MEMORY_US + 250_000));
     expect(await gaps('forget', [0, 0, 0])).toEqual([BASE_US, BASE_US]);
   });
 
-  it('keeps the worst lag when a calmer caller reports, and extends it', async () => {
-    await gate('worst', 'w0', 'first', 30_000);
-    await gate('worst', 'w1', 'first', 5_000);
-    expect(await t.redis.hget(limiterKeys.account(t.prefix, 'worst'), 'lag')).toBe('30000');
+  it('forgets a worst lag after its memory even while calmer callers keep reporting theirs', async () => {
+    const worst = await gate('worst', 'w0', 'first', 30_000);
+    const key = limiterKeys.account(t.prefix, 'worst');
+    await t.redis.hset(key, 'tat', String(worst.slot + LAG_MEMORY_US + 250_000));
+    const calm = BASE_US + (2 * 5_000) / RATE;
+    expect(await gaps('worst', [5_000, 5_000, 5_000])).toEqual([calm, calm]);
   });
 
   it('writes no lag for calm callers', async () => {
     await gaps('quiet', [0, 0]);
-    expect(await t.redis.hmget(limiterKeys.account(t.prefix, 'quiet'), 'lag', 'lagUntil')).toEqual([
-      null,
-      null,
-    ]);
+    const fields = Object.keys(await t.redis.hgetall(limiterKeys.account(t.prefix, 'quiet')));
+    expect(fields.filter((field) => field.startsWith('lag'))).toEqual([]);
   });
 
   it('gives a parked job priority 0 so that it comes back ahead of jobs not yet gated', async () => {

@@ -22,9 +22,9 @@
   call of this job still in flight elsewhere answers 'busy' (or 'stale' once surely over); a held
   account parks the job in its parked set, to be promoted on resume.
 
-  Lag widens spacing: the account keeps the worst event-loop lag any caller reported (`lag`) for
-  every slot until LAG_MEMORY after the last slot granted to a lagging caller (`lagUntil`), and
-  spaces slots by twice it over a window meanwhile. A caller may send late by the tolerance plus
+  Lag widens spacing: the account keeps the worst event-loop lag callers reported, per quarter
+  second of slots (`lag0`..`lag7`), and spaces every slot within LAG_MEMORY after a report by twice
+  the worst over a window. A caller may send late by the tolerance plus
   its own lag: the window after its slot is widened by that lag once for the allowance, once more
   for a stall between its check and the wire.
   The spacing is the account's published one (field `spacing`, written by publish.lua at start-up,
@@ -71,7 +71,8 @@ if live then
     return {'stale', liveCall}
   end
 end
-local acct = redis.call('HMGET', KEYS[1], 'tat', 'held', 'reason', 'code', 'since', 'lag', 'lagUntil', 'spacing')
+local acct = redis.call('HMGET', KEYS[1], 'tat', 'held', 'reason', 'code', 'since', 'spacing',
+  'lag0', 'lag1', 'lag2', 'lag3', 'lag4', 'lag5', 'lag6', 'lag7')
 if acct[2] then
   redis.call('SADD', KEYS[3], ARGV[5])
   return {'held', acct[3] or '', acct[4] or '', acct[5] or ''}
@@ -79,24 +80,30 @@ end
 local maxWait = tonumber(ARGV[3])
 local ownLag = tonumber(ARGV[7])
 local rate = tonumber(ARGV[8])
-local base = tonumber(acct[8]) or tonumber(ARGV[2])
+local base = tonumber(acct[6]) or tonumber(ARGV[2])
 -- '%.0f': Lua's default number format keeps 14 digits, too few for µs since the epoch.
 local function us(value) return string.format('%.0f', value) end
 local slot = math.max(now, tonumber(acct[1]) or 0)
--- The account's lag: the worst any caller reported, kept for every slot until LAG_MEMORY after the
--- last slot granted with a lag. A caller may be late by its own lag on top of the tolerance, so
--- every gap in the second after its slot must be widened for it, whoever grants those slots.
-local lag = tonumber(acct[6]) or 0
-local lagUntil = tonumber(acct[7]) or 0
-if lagUntil <= slot then lag = 0 end
-if ownLag > 0 then
-  local raised = ownLag > lag
-  if raised then lag = ownLag end
-  -- Written when raised, or when the memory would end within 1.75 s of this slot.
-  if raised or lagUntil < slot + LAG_MEMORY - 250000 then
-    lagUntil = math.max(lagUntil, slot + LAG_MEMORY)
-    redis.call('HSET', KEYS[1], 'lag', lag, 'lagUntil', us(lagUntil))
+-- The account's lag: the worst any caller reported for a slot within LAG_MEMORY before this one,
+-- kept per quarter second of slots (fields lag0..lag7, '<quarter>:<lag µs>'). A caller may be late
+-- by its own lag on top of the tolerance, so every gap in the second after its slot must be widened
+-- for it, whoever grants those slots; older reports no longer widen anything.
+local quarter = math.floor(slot / 250000)
+local lag = ownLag
+for i = 1, 8 do
+  local kept = acct[6 + i]
+  if kept then
+    local colon = string.find(kept, ':', 1, true)
+    local q = tonumber(string.sub(kept, 1, colon - 1))
+    if q > quarter - 8 then lag = math.max(lag, tonumber(string.sub(kept, colon + 1))) end
   end
+end
+if ownLag > 0 then
+  local field = 'lag' .. (quarter % 8)
+  local kept = acct[7 + quarter % 8]
+  local same = kept and string.sub(kept, 1, string.find(kept, ':', 1, true) - 1) == tostring(quarter)
+  local keptLag = same and tonumber(string.sub(kept, string.find(kept, ':', 1, true) + 1)) or 0
+  if ownLag > keptLag then redis.call('HSET', KEYS[1], field, quarter .. ':' .. ownLag) end
 end
 local spacing = base + math.ceil(2 * lag / rate)
 local function grant()
