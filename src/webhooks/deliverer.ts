@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Secret } from '../config/index.js';
@@ -123,6 +124,8 @@ export class WebhookDeliverer {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#sender = new WebhookSender(options.url, options.secret, this.#timeoutMs);
     this.#concurrency = options.concurrency ?? 16;
+    // Each attempt in flight listens for a forced stop, and so does the loop's one wait.
+    setMaxListeners(this.#concurrency + 1, this.#stop.signal);
     this.#leaseMs = options.leaseMs ?? this.#timeoutMs + 5_000;
     this.#pollMs = options.pollMs ?? 1_000;
     this.#batchWaitMs = options.batchWaitMs ?? 20;
@@ -194,12 +197,19 @@ export class WebhookDeliverer {
   async #roomToClaim(): Promise<void> {
     if (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
     if (this.#inFlight.size <= this.#concurrency / 2) return;
+    let timer: NodeJS.Timeout | undefined;
     let waited = false;
-    const timeUp = this.#pause(this.#batchWaitMs).then(() => {
+    const timeUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#batchWaitMs);
+    }).then(() => {
       waited = true;
     });
-    while (!waited && !this.#stopping && this.#inFlight.size > this.#concurrency / 2) {
-      await Promise.race([timeUp, ...this.#inFlight]);
+    try {
+      while (!waited && !this.#stopping && this.#inFlight.size > this.#concurrency / 2) {
+        await Promise.race([timeUp, ...this.#inFlight]);
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 

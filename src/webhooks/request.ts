@@ -1,6 +1,12 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
-import { type ClientRequest, Agent as HttpAgent, request as httpRequest } from 'node:http';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type RequestOptions,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import type { Secret } from '../config/index.js';
 import type { OutboxEvent } from '../events/index.js';
 
@@ -44,20 +50,22 @@ const IDLE_SOCKET_MS = 4_000;
  * at another host. Never throws.
  */
 export class WebhookSender {
-  readonly #url: URL;
+  /** Where and how every attempt goes, worked out once (host, port, path, the pool). */
+  readonly #target: RequestOptions;
   readonly #key: KeyObject;
   readonly #timeoutMs: number;
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
 
   constructor(url: string, secret: Secret, timeoutMs: number) {
-    this.#url = new URL(url);
+    const parsed = new URL(url);
     this.#key = signingKey(secret);
     this.#timeoutMs = timeoutMs;
-    const https = this.#url.protocol === 'https:';
-    const options = { keepAlive: true, timeout: IDLE_SOCKET_MS };
-    this.#agent = https ? new HttpsAgent(options) : new HttpAgent(options);
+    const https = parsed.protocol === 'https:';
+    const pool = { keepAlive: true, timeout: IDLE_SOCKET_MS };
+    this.#agent = https ? new HttpsAgent(pool) : new HttpAgent(pool);
     this.#request = https ? httpsRequest : httpRequest;
+    this.#target = { ...urlToHttpOptions(parsed), method: 'POST', agent: this.#agent };
   }
 
   async send(id: string, body: string, stop: AbortSignal): Promise<SendResult> {
@@ -96,11 +104,7 @@ export class WebhookSender {
         stop.removeEventListener('abort', onStop);
         resolve({ result, reset });
       };
-      const request: ClientRequest = this.#request(this.#url, {
-        method: 'POST',
-        headers,
-        agent: this.#agent,
-      });
+      const request: ClientRequest = this.#request({ ...this.#target, headers });
       const giveUp = (error: string) => {
         finish({ ok: false, error });
         request.destroy();
