@@ -312,7 +312,7 @@ function readWebhook(read: Reader): WebhookConfig | null {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ConfigError('WEBHOOK_URL', 'must start with http:// or https://');
   }
-  // fetch refuses such URLs, and a password there would end up wherever URLs are shown.
+  // A password there would end up wherever URLs are shown (logs, dashboards).
   if (parsed.username !== '' || parsed.password !== '') {
     throw new ConfigError('WEBHOOK_URL', 'must not carry a user name or password');
   }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Secret } from '../config/index.js';
 import { fieldMap, type OutboxEvent, outboxKey, readOutboxEntry } from '../events/index.js';
 import type { Logger } from '../log.js';
+import { Batcher } from './batch.js';
 import { UNDELIVERABLE_KEPT, WEBHOOK_GROUP, webhookKeys } from './keys.js';
 import { WebhookSender, webhookBody, webhookId } from './request.js';
 import { RETRY_DELAYS_MS, retryDelay } from './schedule.js';
@@ -40,7 +42,15 @@ export interface WebhookDelivererOptions {
   readonly leaseMs?: number;
   /** Longest wait between looks for due retries while idle. Default 1 s. */
   readonly pollMs?: number;
+  /**
+   * How long a claim, and an acknowledgement of delivered events, waits for others to share its Redis
+   * call (when the slots are not full already). Default 20 ms.
+   */
+  readonly batchWaitMs?: number;
 }
+
+/** Most delivered events acknowledged in one call. */
+const SETTLE_BATCH_MAX = 256;
 
 /** Shorter credentials are not looked for in bodies (see `credentials`). */
 const MIN_SCANNED_LENGTH = 8;
@@ -82,6 +92,9 @@ export class WebhookDeliverer {
   readonly #concurrency: number;
   readonly #leaseMs: number;
   readonly #pollMs: number;
+  readonly #batchWaitMs: number;
+  /** Delivered events wait here to be acknowledged together. */
+  readonly #settles: Batcher<string>;
   readonly #delays: readonly number[];
   readonly #credentials: readonly string[];
   readonly #inFlight = new Set<Promise<void>>();
@@ -111,8 +124,15 @@ export class WebhookDeliverer {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#sender = new WebhookSender(options.url, options.secret, this.#timeoutMs);
     this.#concurrency = options.concurrency ?? 16;
+    // Each attempt in flight listens for a forced stop, and so does the loop's one wait.
+    setMaxListeners(this.#concurrency + 1, this.#stop.signal);
     this.#leaseMs = options.leaseMs ?? this.#timeoutMs + 5_000;
     this.#pollMs = options.pollMs ?? 1_000;
+    this.#batchWaitMs = options.batchWaitMs ?? 20;
+    this.#settles = new Batcher((ids) => SETTLE.run(this.#commands, this.#keys, [WEBHOOK_GROUP, ...ids]), {
+      max: SETTLE_BATCH_MAX,
+      waitMs: this.#batchWaitMs,
+    });
     this.#delays = options.retryDelaysMs ?? RETRY_DELAYS_MS;
     this.#credentials = (options.credentials ?? [])
       .map((secret) => secret.reveal())
@@ -138,6 +158,8 @@ export class WebhookDeliverer {
       this.#blocking.disconnect();
       await this.#loop;
       await Promise.allSettled([...this.#inFlight]);
+      await this.#settles.drain();
+      this.#sender.close();
       await this.#commands.quit().catch(() => this.#commands.disconnect());
     })();
     return this.#closed;
@@ -145,11 +167,9 @@ export class WebhookDeliverer {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
+      await this.#roomToClaim();
+      if (this.#stopping) break;
       const room = this.#concurrency - this.#inFlight.size;
-      if (room <= 0) {
-        await Promise.race(this.#inFlight);
-        continue;
-      }
       let reply: ClaimReply;
       try {
         reply = (await CLAIM.run(this.#commands, this.#keys, [
@@ -170,11 +190,46 @@ export class WebhookDeliverer {
     }
   }
 
-  /** Until an entry newer than `lastId` arrives, a retry falls due, or `pollMs` passes. */
+  /**
+   * Until a slot is free, then until half of them are or `batchWaitMs` passes: one claim takes the
+   * events of several finished attempts, not one claim per attempt.
+   */
+  async #roomToClaim(): Promise<void> {
+    if (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
+    if (this.#inFlight.size <= this.#concurrency / 2) return;
+    let timer: NodeJS.Timeout | undefined;
+    let waited = false;
+    const timeUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#batchWaitMs);
+    }).then(() => {
+      waited = true;
+    });
+    try {
+      while (!waited && !this.#stopping && this.#inFlight.size > this.#concurrency / 2) {
+        await Promise.race([timeUp, ...this.#inFlight]);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Until an entry newer than `lastId` arrives (and then `batchWaitMs` more, so that one claim takes
+   * the others that follow it), a retry falls due, or `pollMs` passes.
+   */
   async #waitForWork(nextDueMs: number, lastId: string): Promise<void> {
     const waitMs = Math.max(1, Math.min(this.#pollMs, nextDueMs < 0 ? this.#pollMs : nextDueMs));
     try {
-      await this.#blocking.xread('COUNT', 1, 'BLOCK', waitMs, 'STREAMS', outboxKey(this.#o.prefix), lastId);
+      const arrived = await this.#blocking.xread(
+        'COUNT',
+        1,
+        'BLOCK',
+        waitMs,
+        'STREAMS',
+        outboxKey(this.#o.prefix),
+        lastId,
+      );
+      if (arrived !== null) await this.#pause(this.#batchWaitMs);
     } catch (err) {
       if (this.#stopping) return;
       this.#o.log.warn({ err: (err as Error).message }, 'webhook wait failed');
@@ -218,23 +273,31 @@ export class WebhookDeliverer {
       }
       const result = await this.#sender.send(webhookId(item.id), body, this.#stop.signal);
       if (result.ok) {
-        await this.#settle(item);
-        this.#o.observer?.webhookDelivery?.({ outcome: 'delivered' });
+        // Its slot is free now; the acknowledgement goes with others' (close waits for it).
+        void this.#settle(item).then(
+          () => this.#o.observer?.webhookDelivery?.({ outcome: 'delivered' }),
+          (err: unknown) => this.#bookkeepingFailed(err, item.id),
+        );
         return;
       }
       // Cut short by a forced shutdown: not the receiver's failure. The lease hands it on.
       if (this.#stop.signal.aborted) return;
       await this.#fail(item, result.error, false, read.event);
     } catch (err) {
-      this.#o.log.error(
-        { err: (err as Error).message, webhookId: webhookId(reply[0]) },
-        'webhook bookkeeping failed; the event is retried once its lease runs out',
-      );
+      this.#bookkeepingFailed(err, reply[0]);
     }
   }
 
-  async #settle(item: Claimed): Promise<void> {
-    await SETTLE.run(this.#commands, this.#keys, [WEBHOOK_GROUP, item.id]);
+  #bookkeepingFailed(err: unknown, id: string): void {
+    this.#o.log.error(
+      { err: (err as Error).message, webhookId: webhookId(id) },
+      'webhook bookkeeping failed; the event is retried once its lease runs out',
+    );
+  }
+
+  /** Acknowledged with the others that finish within `batchWaitMs`, in one call. */
+  #settle(item: Claimed): Promise<void> {
+    return this.#settles.add(item.id);
   }
 
   async #fail(item: Claimed, error: string, park: boolean, event?: OutboxEvent): Promise<void> {

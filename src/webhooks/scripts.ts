@@ -62,15 +62,18 @@ return {items, lease, nextDue, (#last > 0) and last[1][1] or '0-0'}
 `,
 );
 
-/** Delivered (or not ours to deliver: a foreign record): gone from every structure. ARGV: group, id. */
+/**
+ * Delivered (or not ours to deliver: foreign records): gone from every structure. ARGV: group, then
+ * one or more ids (a few hundred at most: they are passed on as one command's arguments).
+ */
 export const SETTLE = new LuaScript(
   'webhooksSettle',
   `
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
-redis.call('ZREM', KEYS[4], ARGV[2])
-redis.call('ZREM', KEYS[5], ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+redis.call('HDEL', KEYS[2], unpack(ARGV, 2))
+redis.call('HDEL', KEYS[3], unpack(ARGV, 2))
+redis.call('ZREM', KEYS[4], unpack(ARGV, 2))
+redis.call('ZREM', KEYS[5], unpack(ARGV, 2))
 return 1
 `,
 );

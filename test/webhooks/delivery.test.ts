@@ -284,6 +284,61 @@ describe('webhook delivery', () => {
     });
   });
 
+  it('reuses kept-alive connections: no more of them than attempts in flight', async () => {
+    const s = await setUp({ concurrency: 2 });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++)
+      ids.push(await s.append('account.resumed', { id: `k-${i}`, provider: 'vvtool' }));
+    s.start();
+    await until('all delivered', () => receiver.delivered().size === ids.length);
+    expect(new Set(receiver.received.map((item) => item.socket)).size).toBeLessThanOrEqual(2);
+  });
+
+  it('sends once more on a fresh connection when a kept-alive one is closed under the request', async () => {
+    const s = await setUp({ concurrency: 1 });
+    const served = new Set<number>();
+    let dropped = 0;
+    receiver.answer(({ socket }) => {
+      // The first request that reuses a connection finds it closed by the receiver.
+      if (served.has(socket) && dropped === 0) {
+        dropped += 1;
+        return 'drop';
+      }
+      served.add(socket);
+      return 204;
+    });
+    s.start();
+    const first = await s.append('account.resumed', { id: 'acct-1', provider: 'vvtool' });
+    await until('the first delivered', () => receiver.delivered().has(`evt_${first}`));
+    const second = await s.append('account.resumed', { id: 'acct-2', provider: 'vvtool' });
+    await until('the second delivered', () => receiver.delivered().has(`evt_${second}`));
+    expect(attemptsOf(second).map((item) => item.answer)).toEqual(['drop', 204]);
+    const [dropped1, sent] = attemptsOf(second);
+    expect(dropped1!.socket).toBe(attemptsOf(first)[0]!.socket);
+    expect(sent!.socket).not.toBe(dropped1!.socket);
+    expect(sent!.body).toBe(dropped1!.body);
+    // One attempt as far as the schedule goes: delivered, never counted as a failure.
+    await until('two counted as delivered', async () => (await s.counter('delivered')) === 2);
+    expect(await s.counter('retry')).toBe(0);
+  });
+
+  it('acknowledges what it delivered before close() returns, though acknowledgements wait to be batched', async () => {
+    const s = await setUp({ batchWaitMs: 60_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push(await s.append('account.resumed', { id: `c-${i}`, provider: 'vvtool' }));
+    const deliverer = s.start();
+    await until('all delivered', () => receiver.delivered().size === ids.length);
+    // Delivered, but the acknowledgements still wait for the batch (a minute here).
+    const pending = async () =>
+      Number(((await r.redis.xpending(outboxKey(s.prefix), 'webhooks')) as [number])[0]);
+    expect(await pending()).toBe(ids.length);
+    await deliverer.close();
+    expect(await pending()).toBe(0);
+    expect(await s.counter('delivered')).toBe(ids.length);
+    expect(await oldestUndeliveredMs(r.redis, s.prefix)).toBeNull();
+  });
+
   it('skips records of types it does not know (another consumer of the outbox) without sending them', async () => {
     const s = await setUp();
     await r.redis.xadd(

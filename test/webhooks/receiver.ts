@@ -5,13 +5,22 @@ import type { AddressInfo } from 'node:net';
 export interface Received {
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
-  /** What this receiver answered: a status, or 'hang' (no answer until the client gives up). */
-  readonly answer: number | 'hang';
+  /**
+   * What this receiver answered: a status, 'hang' (no answer until the client gives up) or 'drop'
+   * (the connection closed at once, no answer).
+   */
+  readonly answer: number | 'hang' | 'drop';
+  /** The client's port: requests on one kept-alive connection share it. */
+  readonly socket: number;
   /** Requests this receiver was holding without an answer when this one arrived. */
   readonly hangingAtArrival: number;
 }
 
-export type Answer = (request: { readonly id: string; readonly body: string }) => number | 'hang';
+export type Answer = (request: {
+  readonly id: string;
+  readonly body: string;
+  readonly socket: number;
+}) => number | 'hang' | 'drop';
 
 export interface Receiver {
   readonly url: string;
@@ -38,8 +47,13 @@ export async function startReceiver(): Promise<Receiver> {
     request.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const id = String(request.headers['webhook-id'] ?? '');
-      const answer = rule({ id, body });
-      received.push({ headers: request.headers, body, answer, hangingAtArrival: hanging.size });
+      const socket = request.socket.remotePort ?? 0;
+      const answer = rule({ id, body, socket });
+      received.push({ headers: request.headers, body, answer, socket, hangingAtArrival: hanging.size });
+      if (answer === 'drop') {
+        request.socket.destroy();
+        return;
+      }
       if (answer === 'hang') {
         hanging.add(response);
         response.on('close', () => hanging.delete(response));
@@ -65,7 +79,7 @@ export async function startReceiver(): Promise<Receiver> {
     delivered() {
       const map = new Map<string, Received>();
       for (const item of received) {
-        if (item.answer !== 'hang' && item.answer >= 200 && item.answer < 300) {
+        if (typeof item.answer === 'number' && item.answer >= 200 && item.answer < 300) {
           map.set(String(item.headers['webhook-id']), item);
         }
       }
