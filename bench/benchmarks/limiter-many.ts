@@ -35,6 +35,8 @@ interface Measured {
   /** Calls per second of the run, second by second from the first call. */
   readonly timeline: readonly number[];
   readonly wire: string;
+  /** Takes from the queue per completed job, over the whole run (BullMQ `active` events). */
+  readonly takesPerJob: number;
 }
 
 /**
@@ -86,6 +88,22 @@ export const limiterMany: Benchmark = {
           ratio: '—',
           goal: '0',
           met: met(product.refused === 0),
+        },
+        {
+          metric: 'takes per finished job (times a worker took a job from the queue)',
+          product: fmt(product.takesPerJob, 2),
+          baseline: `Bottleneck: ${fmt(bottleneck.takesPerJob, 2)}`,
+          ratio: ratio(product.takesPerJob, bottleneck.takesPerJob),
+          goal: '≤ 1.2',
+          met: met(product.takesPerJob <= 1.2),
+        },
+        {
+          metric: 'seconds from the first call to 90% of the steady rate',
+          product: fmt(toNinety(product.timeline), 0),
+          baseline: `Bottleneck: ${fmt(toNinety(bottleneck.timeline), 0)}`,
+          ratio: ratio(toNinety(product.timeline), toNinety(bottleneck.timeline)),
+          goal: '',
+          met: '',
         },
         {
           metric: 'worker CPU per 1,000 calls (both processes)',
@@ -175,6 +193,9 @@ async function measure(
   const to = await cpuSnapshot(watched, ctx.redis);
   const calls = await sandbox.control.calls();
   const wire = variant === 'product' ? await wireNote(workers) : '';
+  const stats = await Promise.all(workers.map((worker) => worker.stats()));
+  const takes = stats.reduce((sum, s) => sum + (s.takes ?? 0), 0);
+  const completed = stats.reduce((sum, s) => sum + s.completed, 0);
   await rig.stop(workers);
   await rig.clean(prefix);
 
@@ -198,6 +219,7 @@ async function measure(
     sandboxCores: sandboxMs / cpu.wallMs,
     timeline: perSecond(calls.map((call) => call.at)),
     wire,
+    takesPerJob: completed > 0 ? takes / completed : 0,
   };
 }
 
@@ -211,4 +233,16 @@ function perSecond(times: readonly number[]): number[] {
     out[second]! += 1;
   }
   return out;
+}
+
+/**
+ * Whole seconds from the first call until a second reaches 90% of the steady rate (the median of the
+ * run's last 10 full seconds).
+ */
+function toNinety(timeline: readonly number[]): number {
+  const full = timeline.slice(0, -1);
+  const last = [...full.slice(-10)].sort((a, b) => a - b);
+  const steady = last[Math.floor(last.length / 2)] ?? 0;
+  const at = full.findIndex((calls) => calls >= 0.9 * steady);
+  return at < 0 ? full.length : at;
 }

@@ -15,6 +15,7 @@ export function tellParent(message: ToParent): void {
 export function serveStats(workers: readonly Worker[], wire?: WireWatch): void {
   let completed = 0;
   let failed = 0;
+  let takes = 0;
   let lastCompletedAt = 0;
   const byAccount: Record<string, { completed: number; lastAt: number }> = {};
   for (const worker of workers) {
@@ -33,6 +34,10 @@ export function serveStats(workers: readonly Worker[], wire?: WireWatch): void {
     worker.on('failed', () => {
       failed += 1;
     });
+    // Each time the worker takes a job from the queue (a parked job back is taken again).
+    worker.on('active', () => {
+      takes += 1;
+    });
   }
   process.on('message', (raw) => {
     if (!isToChild(raw)) return;
@@ -45,11 +50,10 @@ export function serveStats(workers: readonly Worker[], wire?: WireWatch): void {
       heapUsed: memory.heapUsed,
       completed,
       failed,
+      takes,
       lastCompletedAt,
       byAccount,
-      ...(wire
-        ? { wire: { sends: wire.stats().sends, highMs: wire.recentHighMs(), maxMs: wire.recentMaxMs() } }
-        : {}),
+      ...(wire ? { wire: { ...wire.stats(), highMs: wire.recentHighMs(), maxMs: wire.recentMaxMs() } } : {}),
     };
     tellParent({ type: 'stats', id: raw.id, stats });
   });

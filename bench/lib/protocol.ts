@@ -10,12 +10,19 @@ export interface ChildStats {
   /** Jobs completed by this process, all accounts. */
   readonly completed: number;
   readonly failed: number;
+  /** Jobs taken from the queue by this process (BullMQ's `active` events). */
+  readonly takes?: number;
   /** Epoch ms (see time.ts) of the last completion, 0 before any. */
   readonly lastCompletedAt: number;
   /** Completions by `job.data.account`. */
   readonly byAccount: Readonly<Record<string, { readonly completed: number; readonly lastAt: number }>>;
   /** A product worker's check-to-wire times (the limiter's WireWatch): recent p99 and max, ms. */
-  readonly wire?: { readonly sends: number; readonly highMs: number; readonly maxMs: number };
+  readonly wire?: {
+    readonly sends: number;
+    readonly connections: number;
+    readonly highMs: number;
+    readonly maxMs: number;
+  };
 }
 
 export type ToParent =

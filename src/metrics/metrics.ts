@@ -90,6 +90,13 @@ export class Metrics implements PipelineObserver, WebhookObserver {
     labelNames: ['account'] as const,
     registers: [this.registry],
   });
+  readonly #takes = new Counter({
+    name: 'fulfillment_job_takes_total',
+    help: 'Times a worker took a job from its queue: a job parked for its turn and back is taken again',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+
   readonly #slotsMissed = new Counter({
     name: 'fulfillment_limiter_slots_missed_total',
     help: 'Granted slots given up because the worker reached them too late to send (CPU-starved workers)',
@@ -268,6 +275,10 @@ export class Metrics implements PipelineObserver, WebhookObserver {
 
   upstreamCall(event: ObserverEvent<'upstreamCall'>): void {
     this.#upstreamSeconds.observe({ provider: event.provider, operation: event.operation }, event.seconds);
+  }
+
+  taken(event: ObserverEvent<'taken'>): void {
+    this.#takes.inc({ queue: event.queue });
   }
 
   limiterWait(event: ObserverEvent<'limiterWait'>): void {

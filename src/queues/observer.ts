@@ -17,6 +17,8 @@ export interface PipelineObserver {
     readonly operation: string;
     readonly seconds: number;
   }): void;
+  /** A worker took a job from its queue (once per take: a job parked and back is taken again). */
+  taken?(event: { readonly queue: string }): void;
   limiterWait?(event: { readonly account: string; readonly seconds: number }): void;
   /** A job parked: for its turn ('limit'), a held account, or another run's call in flight ('busy'). */
   parked?(event: { readonly account: string; readonly why: 'limit' | 'held' | 'busy' }): void;

@@ -126,6 +126,7 @@ export function createProcessor(
   const delays = deps.bookkeepingDelaysMs ?? BOOKKEEPING_DELAYS_MS;
 
   return async function runJob(job, token, signal) {
+    deps.observer?.taken?.({ queue: deps.queue });
     const run = await admit(job, token, signal);
     for (let again = false; ; again = true) {
       const finished = await passGate(run, again);
@@ -346,11 +347,14 @@ export function createProcessor(
       run.name,
       requestOf(run.data) as unknown as OperationRequest[typeof run.name],
     );
-    deps.observer?.upstreamCall?.({
-      provider: run.account.provider,
-      operation: run.name,
-      seconds: (performance.now() - callStart) / 1000,
-    });
+    // A call held back at the socket never reached the upstream: not a call to time.
+    if (reply.answered || reply.failure !== 'late') {
+      deps.observer?.upstreamCall?.({
+        provider: run.account.provider,
+        operation: run.name,
+        seconds: (performance.now() - callStart) / 1000,
+      });
+    }
     return reply;
   }
 

@@ -56,6 +56,8 @@ describe('Metrics as the pipeline observer', () => {
     metrics.limiterWait({ account: 'dm1', seconds: 0.003 });
     metrics.parked({ account: 'dm1', why: 'held' });
     metrics.slotMissed({ account: 'vv1' });
+    metrics.taken({ queue: 'ship' });
+    metrics.taken({ queue: 'ship' });
     metrics.unknownCharge({ account: 'vv1' });
     const text = await metrics.scrape();
     const done = { queue: 'ship', name: 'vvtool.send', provider: 'vvtool', code: '0', outcome: 'done' };
@@ -75,6 +77,7 @@ describe('Metrics as the pipeline observer', () => {
     expect(sample(text, 'fulfillment_jobs_parked_total', { account: 'dm1', why: 'held' })).toBe(1);
     expect(sample(text, 'fulfillment_unknown_charges_total', { account: 'vv1' })).toBe(1);
     expect(sample(text, 'fulfillment_limiter_slots_missed_total', { account: 'vv1' })).toBe(1);
+    expect(sample(text, 'fulfillment_job_takes_total', { queue: 'ship' })).toBe(2);
     // Not watching a service: the Redis gauges are unknown (NaN, not a false 0) and redis_up says why.
     expect(sample(text, 'fulfillment_redis_up')).toBe(0);
     expect(sample(text, 'fulfillment_dead_letter_jobs')).toBeNaN();
