@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { outboxKey } from '../../src/events/index.js';
+import { outboxKey } from '../../src/keys.js';
 import type { Pool } from '../../src/records/pool.js';
 import { ensureRecordsGroup, RecordsSink } from '../../src/records/sink.js';
 import { makeAccounts } from '../lib/accounts.js';

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { outboxKey } from '../../src/events/index.js';
+import { outboxKey } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/index.js';
 import { startEmbeddedPostgres } from '../../src/records/embedded.js';
 import { migrate } from '../../src/records/migrate.js';

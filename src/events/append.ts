@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
-import { outboxKey } from './keys.js';
+import { outboxKey } from '../keys.js';
 import type { EventDataMap, EventType } from './types.js';
+
+/** The fields of every outbox entry, in the order they are written. */
+export const OUTBOX_FIELDS = ['type', 'at', 'data'] as const;
 
 /**
  * The line a Lua script uses to record its event in the same step as the change it reports. Replace

@@ -1,7 +1,6 @@
-export { appendEvent, OUTBOX_XADD_LUA } from './append.js';
-export { OUTBOX_FIELDS, outboxKey, UNREAD_RETENTION_MS } from './keys.js';
+export { appendEvent, OUTBOX_FIELDS, OUTBOX_XADD_LUA } from './append.js';
 export { fieldMap, readOutboxEntry, type UnreadableEntry } from './read.js';
-export { trimOutbox } from './trim.js';
+export { trimOutbox, UNREAD_RETENTION_MS } from './trim.js';
 export {
   type AccountHeld,
   type AccountResumed,

@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis';
+import { outboxKey } from '../keys.js';
 import { LuaScript } from '../runtime/lua.js';
-import { outboxKey, UNREAD_RETENTION_MS } from './keys.js';
+
+/**
+ * How long entries stay when no consumer group reads the stream (no deliverer anywhere): long enough
+ * for a deliverer started a little later to pick up what happened just before it.
+ */
+export const UNREAD_RETENTION_MS = 60 * 60_000;
 
 /**
  * Trims the outbox in one atomic step, so a group read or acknowledged in between cannot lose an

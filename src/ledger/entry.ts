@@ -1,7 +1,7 @@
 import { PROVIDERS } from '../config/index.js';
 import { JOB_NAMES } from '../jobs/names.js';
 import { LedgerError } from './errors.js';
-import { callId } from './keys.js';
+import { callId } from './members.js';
 import type { CallContext, EntryStatus, LedgerEntry, Operation, Provider } from './types.js';
 
 const OPERATIONS: readonly Operation[] = JOB_NAMES;

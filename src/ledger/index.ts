@@ -1,7 +1,7 @@
 export { CSV_COLUMNS } from './csv.js';
 export { LedgerError, type LedgerErrorKind } from './errors.js';
-export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './keys.js';
 export { Ledger } from './ledger.js';
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './members.js';
 export type {
   AlsoSet,
   CallContext,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { type LedgerKeys, ledgerKeys } from '../keys.js';
 import { csvHeader, csvRow } from './csv.js';
 import { checkContext, decodeEntry, decodeMark, encodeMark, makeEntry } from './entry.js';
 import { LedgerError } from './errors.js';
@@ -9,12 +10,10 @@ import {
   checkTime,
   decodeCursor,
   encodeCursor,
-  type LedgerKeys,
-  ledgerKeys,
   lexBounds,
   member,
   memberId,
-} from './keys.js';
+} from './members.js';
 import { defineLedgerScripts } from './scripts.js';
 import { SummaryBuilder } from './summary.js';
 import type {
@@ -34,7 +33,7 @@ const SCAN_BATCH = 1_000;
 
 /**
  * The spend record: one entry per upstream call that charged (or may have charged), unique per job
- * attempt, kept in Redis under `${prefix}:ledger:`. Hot path: `markInflight` (one HSET, or none of
+ * attempt, kept in Redis under the ledger's keys (src/keys.ts). Hot path: `markInflight` (one HSET, or none of
  * its own inside the caller's pipeline) before the request, `settle` (one script) after it.
  */
 export class Ledger {

@@ -1,13 +1,11 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { outboxKey } from '../events/keys.js';
+import { limiterKeys, outboxKey } from '../keys.js';
 import { luaSource } from '../runtime/lua.js';
 import { RedisClock } from './clock.js';
-import { limiterKeys } from './keys.js';
 import { WireWatch } from './wire.js';
 
 export { RedisClock } from './clock.js';
-export { limiterKeys } from './keys.js';
 export { WireWatch } from './wire.js';
 
 /** The limiter cannot keep the limit with these settings (Redis too far for the margin): do not start. */
@@ -272,7 +270,7 @@ export class AccountLimiter {
       request.onGrant?.key ?? accountKey,
       request.shipMarkerKey ?? request.markerKey,
       // Without a call to track, the live-call key is a stand-in that no grant can find set.
-      request.call?.liveKey ?? `${accountKey}:no-call`,
+      request.call?.liveKey ?? limiterKeys.noCall(this.#prefix, account.id),
       request.lock?.key ?? accountKey,
       request.jobId,
       this.spacingUs(account.ratePerSecond),

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { type JobData, type JobName, ValidationError } from '../jobs/index.js';
-import type { WorkQueueName } from './keys.js';
+import type { WorkQueueName } from '../keys.js';
 import type { DeadInfo } from './markers.js';
 
 // A dead-letter entry as stored (its id, data and options) and as read back (list items, filters and

@@ -1,7 +1,8 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type EventDataMap, outboxKey } from '../events/index.js';
+import type { EventDataMap } from '../events/index.js';
 import { type AccountLookup, type Issue, ValidationError, validateJobData } from '../jobs/index.js';
+import { outboxKey, QUEUE_NAMES, queueKeys, type WorkQueueName } from '../keys.js';
 import {
   type DeadLetterFilter,
   type DeadLetterItem,
@@ -15,7 +16,6 @@ import {
   toItem,
 } from './dead-letter-record.js';
 import { workJobOptions } from './job-options.js';
-import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
 import { defineQueueScripts, storedJobOptions } from './lua.js';
 import { type DeadInfo, deadMarker, parseMarker } from './markers.js';
 
@@ -228,7 +228,7 @@ export class DeadLetters {
       );
       args.push(
         id,
-        queueKeys.job(prefix, record.queue, ''),
+        queueKeys.base(prefix, record.queue),
         originId,
         id,
         record.name,
@@ -268,7 +268,7 @@ export class DeadLetters {
       this.#deadBase(),
       id,
       originId,
-      ...queues.map((queue) => queueKeys.job(prefix, queue, '')),
+      ...queues.map((queue) => queueKeys.base(prefix, queue)),
     );
     if (answer === 'busy') throw new DeadLetterConflictError([{ id, why: 'busy' }]);
     return answer === 'purged';
@@ -328,7 +328,7 @@ export class DeadLetters {
       this.#deadKey(deadId),
       outboxKey(prefix),
       queueKeys.backlog(prefix, record.account),
-      queueKeys.job(prefix, queueName, ''),
+      queueKeys.base(prefix, queueName),
       id,
       `=${marker ?? ''}`,
       deadMarker(info),
@@ -344,7 +344,7 @@ export class DeadLetters {
   }
 
   #deadBase(): string {
-    return queueKeys.job(this.#o.prefix, QUEUE_NAMES.deadLetter, '');
+    return queueKeys.base(this.#o.prefix, QUEUE_NAMES.deadLetter);
   }
 
   #deadKey(deadId: string): string {

@@ -1,7 +1,6 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Account, Provider } from '../config/index.js';
-import { outboxKey } from '../events/index.js';
 import {
   type AccountLookup,
   idempotencyKey,
@@ -9,14 +8,9 @@ import {
   type JobName,
   validateJobData,
 } from '../jobs/index.js';
+import { limiterKeys, outboxKey, queueKeys, type WorkQueueName } from '../keys.js';
 import { type CallContext, type Ledger, LedgerError, type Settlement } from '../ledger/index.js';
-import {
-  type AccountLimiter,
-  type GateAnswer,
-  type GateRequest,
-  limiterKeys,
-  RedisClock,
-} from '../limiter/index.js';
+import { type AccountLimiter, type GateAnswer, type GateRequest, RedisClock } from '../limiter/index.js';
 import type { Logger } from '../log.js';
 import { classify } from '../outcomes/index.js';
 import type { DoneResult, Outcome } from '../outcomes/types.js';
@@ -24,7 +18,6 @@ import type { OperationRequest, Upstreams } from '../upstreams/index.js';
 import type { UpstreamReply } from '../upstreams/types.js';
 import { checkedAtWire } from '../upstreams/wire-check.js';
 import type { DeadLetters } from './dead-letter.js';
-import { queueKeys, type WorkQueueName } from './keys.js';
 import { type DeadInfo, deadMarker, doneMarker, parseMarker } from './markers.js';
 import type { PipelineObserver } from './observer.js';
 

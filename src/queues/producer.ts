@@ -8,8 +8,8 @@ import {
   validateBatch,
   validateJob,
 } from '../jobs/index.js';
+import { QUEUE_NAMES, queueKeys, type WorkQueueName } from '../keys.js';
 import { workJobOptions } from './job-options.js';
-import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
 import { defineQueueScripts, storedJobOptions } from './lua.js';
 import { parseMarker } from './markers.js';
 
@@ -119,7 +119,7 @@ export class Producer {
       );
       args.push(
         job.id === null ? '' : '1',
-        queueKeys.job(prefix, job.queue, ''),
+        queueKeys.base(prefix, job.queue),
         id,
         job.name,
         JSON.stringify(job.data),

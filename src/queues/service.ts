@@ -3,11 +3,11 @@ import type { Redis } from 'ioredis';
 import type { Account, Config } from '../config/index.js';
 import type { AccountLookup, JobName } from '../jobs/index.js';
 import { ValidationError } from '../jobs/index.js';
+import { QUEUE_NAMES, queueKeys, type WorkQueueName } from '../keys.js';
 import { Ledger } from '../ledger/index.js';
 import { AccountLimiter, type AccountState } from '../limiter/index.js';
 import { DeadLetters } from './dead-letter.js';
 import { holdReasonIssues } from './hold.js';
-import { QUEUE_NAMES, queueKeys, type WorkQueueName } from './keys.js';
 import { defineQueueScripts } from './lua.js';
 import { parseMarker } from './markers.js';
 import { type JobState, Producer, toJobState } from './producer.js';
@@ -198,7 +198,7 @@ export class Fulfillment {
       const slash = member.indexOf('/');
       const queueName = member.slice(0, slash);
       if (queueName !== 'ship' && queueName !== 'sync') continue;
-      args.push(queueKeys.job(this.config.prefix, queueName, ''), member.slice(slash + 1));
+      args.push(queueKeys.base(this.config.prefix, queueName), member.slice(slash + 1));
     }
     let released = 0;
     // One script per chunk: each promotion is checked and done in one step, and Redis is not held

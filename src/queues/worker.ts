@@ -1,9 +1,9 @@
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { WorkQueueName } from '../keys.js';
 import type { Logger } from '../log.js';
 import type { Upstreams } from '../upstreams/index.js';
 import { backoffDelay } from './backoff.js';
-import type { WorkQueueName } from './keys.js';
 import type { PipelineObserver } from './observer.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 import type { Fulfillment } from './service.js';

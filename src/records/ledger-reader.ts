@@ -9,7 +9,7 @@ import {
   type TimeRange,
   type Totals,
 } from '../ledger/index.js';
-import { checkPageLimit, checkRange, decodeCursor, encodeCursor, member } from '../ledger/keys.js';
+import { checkPageLimit, checkRange, decodeCursor, encodeCursor, member } from '../ledger/members.js';
 import type { Pool } from './pool.js';
 
 /** What the /v1/ledger routes read: the Redis ledger, or this one over PostgreSQL. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { recordsKeys } from '../keys.js';
 import { LuaScript } from '../runtime/lua.js';
 
 /**
@@ -14,10 +15,6 @@ import { LuaScript } from '../runtime/lua.js';
 export const OWNER_TTL_MS = 15_000;
 const HEARTBEAT_MS = 5_000;
 const WAIT_POLL_MS = 500;
-
-export function ownerKey(prefix: string): string {
-  return `${prefix}:records:owner`;
-}
 
 /** Renew the key if it is ours, take it back if it expired. KEYS: owner. ARGV: me, ttl. Returns the holder. */
 const RENEW = new LuaScript(
@@ -66,7 +63,7 @@ export async function claimRecordsOwner(
   prefix: string,
   log: { error(obj: object, msg: string): void },
 ): Promise<RecordsOwner> {
-  const key = ownerKey(prefix);
+  const key = recordsKeys.owner(prefix);
   const me = `${hostname()}|${process.pid}|${randomBytes(4).toString('hex')}`;
   const deadline = Date.now() + OWNER_TTL_MS + WAIT_POLL_MS;
   for (;;) {

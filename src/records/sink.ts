@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { fieldMap, type OutboxEvent, outboxKey, readOutboxEntry, trimOutbox } from '../events/index.js';
+import { fieldMap, type OutboxEvent, readOutboxEntry, trimOutbox } from '../events/index.js';
+import { ledgerKeys, outboxKey, RECORDS_GROUP } from '../keys.js';
 import { decodeEntry } from '../ledger/entry.js';
 import type { LedgerEntry } from '../ledger/index.js';
-import { ledgerKeys, memberId } from '../ledger/keys.js';
+import { memberId } from '../ledger/members.js';
 import { defineLedgerScripts } from '../ledger/scripts.js';
 import type { Pool } from './pool.js';
 import { ENSURE_GROUP, TRIM_STORED } from './scripts.js';
 import { insertEntries, insertEvents } from './sql.js';
-
-/** The outbox consumer group of the records sink (webhooks read the same stream with their own). */
-export const RECORDS_GROUP = 'records';
 
 /**
  * Makes the outbox's `records` group (and so the outbox) if it is not there. Every process with

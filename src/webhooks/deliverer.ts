@@ -3,10 +3,10 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Secret } from '../config/index.js';
-import { fieldMap, type OutboxEvent, outboxKey, readOutboxEntry } from '../events/index.js';
+import { fieldMap, type OutboxEvent, readOutboxEntry } from '../events/index.js';
+import { outboxKey, WEBHOOK_GROUP, webhookKeys } from '../keys.js';
 import type { Logger } from '../log.js';
 import { Batcher } from './batch.js';
-import { UNDELIVERABLE_KEPT, WEBHOOK_GROUP, webhookKeys } from './keys.js';
 import { WebhookSender, webhookBody, webhookId } from './request.js';
 import { RETRY_DELAYS_MS, retryDelay } from './schedule.js';
 import { CLAIM, FAIL, SETTLE } from './scripts.js';
@@ -48,6 +48,9 @@ export interface WebhookDelivererOptions {
    */
   readonly batchWaitMs?: number;
 }
+
+/** How many parked events the undeliverable stream keeps (approximately: XADD MAXLEN ~). */
+export const UNDELIVERABLE_KEPT = 10_000;
 
 /** Most delivered events acknowledged in one call. */
 const SETTLE_BATCH_MAX = 256;

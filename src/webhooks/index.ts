@@ -1,10 +1,10 @@
 export {
   type DeliveryOutcome,
+  UNDELIVERABLE_KEPT,
   WebhookDeliverer,
   type WebhookDelivererOptions,
   type WebhookObserver,
 } from './deliverer.js';
-export { UNDELIVERABLE_KEPT, WEBHOOK_GROUP, type WebhookKeys, webhookKeys } from './keys.js';
 export { oldestUndeliveredMs } from './oldest.js';
 export { type SendResult, WebhookSender, webhookBody, webhookId } from './request.js';
 export { RETRY_DELAYS_MS, retryDelay } from './schedule.js';

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import { outboxKey } from '../events/index.js';
-import { WEBHOOK_GROUP, webhookKeys } from './keys.js';
+import { outboxKey, WEBHOOK_GROUP, webhookKeys } from '../keys.js';
 import { OLDEST } from './scripts.js';
 
 /**

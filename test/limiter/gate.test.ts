@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { limiterKeys } from '../../src/limiter/index.js';
+import { limiterKeys } from '../../src/keys.js';
 import { luaSource } from '../../src/runtime/lua.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 

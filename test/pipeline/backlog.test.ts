@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { queueKeys } from '../../src/queues/keys.js';
+import { queueKeys } from '../../src/keys.js';
 import { startTestPipeline, testAccount, vvtoolShip } from '../helpers/pipeline.js';
 import { until } from '../helpers/wait.js';
 
@@ -68,7 +68,7 @@ async function run(fates: readonly Fate[]): Promise<void> {
     if (lost >= 0) {
       const tid = payloads[fates.slice(0, lost).filter((fate) => fate !== 'sync').length]!.tid as string;
       await until('the call to arrive', () => p.sandbox.calls().some((call) => call.orderKey === tid));
-      await p.redis.del(`${queueKeys.job(p.prefix, 'ship', ids[lost]!)}:lock`);
+      await p.redis.del(queueKeys.lock(p.prefix, 'ship', ids[lost]!));
       await p.upstream.setLatency(0);
     }
     const states = await Promise.all(

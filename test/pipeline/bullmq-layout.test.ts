@@ -3,8 +3,8 @@ import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
+import { limiterKeys, queueKeys } from '../../src/keys.js';
 import { workJobOptions } from '../../src/queues/job-options.js';
-import { queueKeys } from '../../src/queues/keys.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { deleteByPrefix, type TestRedis, testRedis } from '../helpers/redis.js';
 
@@ -186,7 +186,7 @@ describe("the service's Lua moves store jobs as BullMQ does", () => {
       await take(prefix, 'ship', (job, token) => job.moveToDelayed(Date.now() + 300_000, token));
     }
     await ours.limiter.hold('vv1', { reason: 'held', code: 401, message: 'bad token' });
-    await t.redis.sadd(`${t.prefix}:acct:vv1:parked`, `ship/${id}`);
+    await t.redis.sadd(limiterKeys.parked(t.prefix, 'vv1'), `ship/${id}`);
     expect(await ours.resumeAccount('vv1')).toEqual({ id: 'vv1', state: 'active', released: 1 });
     await (await theirs.getJob(id))!.promote();
     const mine = await snapshot(t.redis, t.prefix, 'ship', id);

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueKeys } from '../../src/queues/keys.js';
+import { queueKeys } from '../../src/keys.js';
 import { startTestPipeline, type TestPipeline, testAccount } from '../helpers/pipeline.js';
 import { until } from '../helpers/wait.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboxKey } from '../../src/events/index.js';
+import { outboxKey } from '../../src/keys.js';
 import { startTestPipeline, type TestPipeline, testAccount, vvtoolShip } from '../helpers/pipeline.js';
 import { until } from '../helpers/wait.js';
 

@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { idempotencyKey, type JobData } from '../../src/jobs/index.js';
+import { queueKeys } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/index.js';
 import type { AccountLimiter } from '../../src/limiter/index.js';
 import { createLogger } from '../../src/log.js';
 import type { DeadLetters } from '../../src/queues/dead-letter.js';
-import { queueKeys } from '../../src/queues/keys.js';
 import { doneMarker } from '../../src/queues/markers.js';
 import { createQueueWorker } from '../../src/queues/worker.js';
 import { createUpstreams } from '../../src/upstreams/index.js';
@@ -192,7 +192,7 @@ describe('ownership of a call', () => {
     await until('the call to reach the upstream', () => callsFor(pipeline, tid).length === 1);
     // As after a network split longer than the lock: the lock is gone, and the stalled checker hands
     // the job to a new run while the first run's call is still waiting for its answer.
-    await pipeline.redis.del(`${queueKeys.job(pipeline.prefix, 'ship', id)}:lock`);
+    await pipeline.redis.del(queueKeys.lock(pipeline.prefix, 'ship', id));
     await until(
       'the job to be taken again',
       async () => ((await pipeline.service.queues.ship.getJob(id))?.attemptsStarted ?? 0) >= 2,

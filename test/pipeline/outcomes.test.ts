@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueKeys } from '../../src/queues/keys.js';
+import { queueKeys } from '../../src/keys.js';
 import {
   damaijiaShip,
   startTestPipeline,

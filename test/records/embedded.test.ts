@@ -2,8 +2,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordsKeys } from '../../src/keys.js';
 import { EmbeddedStartError, EmbeddedUnavailable, findBinaries } from '../../src/records/embedded.js';
-import { ownerKey } from '../../src/records/owner.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
 import { AUTH, SECRETS, shipBody, testEnv } from '../api/harness.js';
 import { deleteByPrefix, type TestRedis, testRedis } from '../helpers/redis.js';
@@ -162,7 +162,7 @@ describe('npm start without DATABASE_URL: the embedded PostgreSQL', () => {
     expect(again.stdout()).toContain('"initialised":false');
     expect((await get(base, '/v1/ledger/entries')).items.map((e) => e.id)).toEqual(entries);
     for (const id of ids) expect(await get(base, `/v1/jobs/${id}`)).toMatchObject({ id, state: 'completed' });
-    expect(await t.redis.get(ownerKey(t.prefix))).toMatch(new RegExp(`\\|${again.process.pid}\\|`));
+    expect(await t.redis.get(recordsKeys.owner(t.prefix))).toMatch(new RegExp(`\\|${again.process.pid}\\|`));
 
     const worker = start('workers/ship.ts');
     const response = await fetch(`${base}/v1/ship`, {
@@ -188,7 +188,7 @@ describe('npm start without DATABASE_URL: the embedded PostgreSQL', () => {
     // SIGTERM: the server is stopped and the ownership given up, the process exits 0.
     expect(await again.stop()).toBe(0);
     expect(alive(serverPid)).toBe(false);
-    expect(await t.redis.exists(ownerKey(t.prefix))).toBe(0);
+    expect(await t.redis.exists(recordsKeys.owner(t.prefix))).toBe(0);
     expect(readdirSync(dir)).toContain('PG_VERSION');
     const output = again.stdout() + again.stderr();
     for (const secret of Object.values(SECRETS)) expect(output).not.toContain(secret);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboxKey } from '../../src/events/index.js';
+import { outboxKey } from '../../src/keys.js';
 import { SqlJobsReader } from '../../src/records/jobs-reader.js';
 import { migrate } from '../../src/records/migrate.js';
 import { createPool, type Pool } from '../../src/records/pool.js';

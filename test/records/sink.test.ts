@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboxKey } from '../../src/events/index.js';
+import { ledgerKeys, outboxKey, RECORDS_GROUP } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/index.js';
 import { registerRecordsWaiting } from '../../src/records/metrics.js';
 import { migrate } from '../../src/records/migrate.js';
 import { createPool, type Pool } from '../../src/records/pool.js';
-import { RECORDS_GROUP, RecordsSink } from '../../src/records/sink.js';
+import { RecordsSink } from '../../src/records/sink.js';
 import { spawnNode } from '../helpers/processes.js';
 import { deleteByPrefix, type TestRedis, testRedis } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
@@ -79,8 +79,8 @@ describe('records sink', () => {
 
   async function redisFootprint(prefix: string) {
     return {
-      entries: await t.redis.hlen(`${prefix}:ledger:entries`),
-      byTime: await t.redis.zcard(`${prefix}:ledger:by-time`),
+      entries: await t.redis.hlen(ledgerKeys(prefix).entries),
+      byTime: await t.redis.zcard(ledgerKeys(prefix).byTime),
       outbox: await t.redis.xlen(outboxKey(prefix)),
     };
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledgerKeys } from '../../src/ledger/keys.js';
+import { ledgerKeys } from '../../src/keys.js';
 import { checkInvariants } from '../helpers/invariants.js';
 import { startTestPipeline, type TestPipeline, testAccount, vvtoolShip } from '../helpers/pipeline.js';
 import { type Child, spawnNode } from '../helpers/processes.js';

@@ -2,9 +2,9 @@ import type { Worker } from 'bullmq';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { queueKeys } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/index.js';
 import { createLogger } from '../../src/log.js';
-import { queueKeys } from '../../src/queues/keys.js';
 import { createQueueWorker } from '../../src/queues/worker.js';
 import type { ScriptedAnswer } from '../../src/sandbox/index.js';
 import { createUpstreams } from '../../src/upstreams/index.js';
@@ -112,7 +112,7 @@ async function run(s: Scenario): Promise<void> {
       [...lockLost].map(async (tid) => {
         const index = payloads.findIndex((payload) => payload.tid === tid);
         await until('the call to arrive', () => p.sandbox.calls().some((call) => call.orderKey === tid));
-        await p.redis.del(`${queueKeys.job(p.prefix, 'ship', ids[index]!)}:lock`);
+        await p.redis.del(queueKeys.lock(p.prefix, 'ship', ids[index]!));
       }),
     );
     const finished = async (id: string) =>

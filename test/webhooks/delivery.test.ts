@@ -3,7 +3,8 @@ import { PassThrough } from 'node:stream';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, Secret } from '../../src/config/index.js';
-import { appendEvent, EVENT_TYPES, type EventType, outboxKey, trimOutbox } from '../../src/events/index.js';
+import { appendEvent, EVENT_TYPES, type EventType, trimOutbox } from '../../src/events/index.js';
+import { outboxKey, webhookKeys } from '../../src/keys.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/index.js';
 import { Fulfillment } from '../../src/queues/service.js';
@@ -11,7 +12,6 @@ import {
   oldestUndeliveredMs,
   WebhookDeliverer,
   type WebhookDelivererOptions,
-  webhookKeys,
 } from '../../src/webhooks/index.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';

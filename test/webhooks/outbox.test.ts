@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldMap, OUTBOX_XADD_LUA, outboxKey, readOutboxEntry } from '../../src/events/index.js';
+import { fieldMap, OUTBOX_XADD_LUA, readOutboxEntry } from '../../src/events/index.js';
+import { outboxKey } from '../../src/keys.js';
 import { webhookBody } from '../../src/webhooks/index.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 

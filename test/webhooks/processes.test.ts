@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { appendEvent, outboxKey } from '../../src/events/index.js';
-import { WEBHOOK_GROUP, webhookKeys } from '../../src/webhooks/index.js';
+import { appendEvent } from '../../src/events/index.js';
+import { outboxKey, WEBHOOK_GROUP, webhookKeys } from '../../src/keys.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';

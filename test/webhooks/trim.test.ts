@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendEvent, outboxKey, trimOutbox } from '../../src/events/index.js';
+import { appendEvent, trimOutbox } from '../../src/events/index.js';
+import { outboxKey } from '../../src/keys.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 

@@ -1,9 +1,9 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Config, ConfigError, loadConfig } from '../../src/config/index.js';
+import type { WorkQueueName } from '../../src/keys.js';
 import { LimiterSetupError } from '../../src/limiter/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import type { WorkQueueName } from '../../src/queues/keys.js';
 import type { PipelineObserver } from '../../src/queues/observer.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { createQueueWorker } from '../../src/queues/worker.js';

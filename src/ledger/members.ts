@@ -1,25 +1,9 @@
 import { LedgerError, type LedgerErrorKind } from './errors.js';
 
 /**
- * Every ledger key is `${prefix}:ledger:…`, so a prefix that is a hash tag (`{fulfillment}`) puts them
- * all in one Redis Cluster slot, which the scripts need (they touch several keys at once).
+ * What the ledger's keys (src/keys.ts) hold and how queries walk them: entry ids, time-index members,
+ * cursors over those members, and the checks on a query's range and page size.
  */
-export interface LedgerKeys {
-  /** Hash: `${jobId}#${attempt}` → the call in flight (JSON), set before the request is sent. */
-  readonly inflight: string;
-  /** Hash: entry id → entry JSON. HSETNX on it is what makes an entry unique. */
-  readonly entries: string;
-  /** Sorted set, all scores 0, members `${time}|${id}` (see `member`): range and page by ZRANGEBYLEX. */
-  readonly byTime: string;
-}
-
-export function ledgerKeys(prefix: string): LedgerKeys {
-  return {
-    inflight: `${prefix}:ledger:inflight`,
-    entries: `${prefix}:ledger:entries`,
-    byTime: `${prefix}:ledger:by-time`,
-  };
-}
 
 /** The entry id, and the in-flight field: one call of one job attempt. */
 export function callId(jobId: string, attempt: number): string {
