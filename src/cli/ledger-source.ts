@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config/index.js';
@@ -48,11 +48,27 @@ export async function openLedgerSource(config: Config): Promise<LedgerSource> {
 
 /** Null when the directory holds a running server (its pid file and socket); else what is missing. */
 export function notRunning(dir: string): string | null {
-  if (!existsSync(dir)) return 'no such directory';
-  if (!existsSync(join(dir, 'PG_VERSION'))) return 'it holds no PostgreSQL data';
-  if (!existsSync(join(dir, 'postmaster.pid'))) return 'its server is not running';
-  if (!existsSync(join(dir, SOCKET_NAME))) return 'its server has no socket there';
-  return null;
+  try {
+    if (!exists(dir)) return 'no such directory';
+    if (!exists(join(dir, 'PG_VERSION'))) return 'it holds no PostgreSQL data';
+    if (!exists(join(dir, 'postmaster.pid'))) return 'its server is not running';
+    if (!exists(join(dir, SOCKET_NAME))) return 'its server has no socket there';
+    return null;
+  } catch (err) {
+    // The directory is the server user's, mode 0700: another user cannot look inside.
+    return `cannot look inside: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+}
+
+/** Whether the path exists; throws when it cannot be told (no permission). */
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 /** A small read-only pool whose first connection has answered; a ledger table must exist. */
