@@ -25,7 +25,7 @@ export async function openLedgerSource(config: Config): Promise<LedgerSource> {
   if (config.databaseUrl !== null) {
     const url = config.databaseUrl.reveal();
     const where = safeUrl(url);
-    const pool = await connect(url).catch((err: Error) => {
+    const pool = await connectReadOnly(url).catch((err: Error) => {
       throw new Failure(`cannot reach the records database at ${where}: ${err.message}`);
     });
     return sqlSource(pool);
@@ -37,7 +37,7 @@ export async function openLedgerSource(config: Config): Promise<LedgerSource> {
     return { kind: 'redis', why: `no embedded records store running in ${dir} (${missing})` };
   const url = `postgresql://postgres@/postgres?host=${encodeURIComponent(dir)}`;
   try {
-    return sqlSource(await connect(url));
+    return sqlSource(await connectReadOnly(url));
   } catch (err) {
     return {
       kind: 'redis',
@@ -72,7 +72,7 @@ function exists(path: string): boolean {
 }
 
 /** A small read-only pool whose first connection has answered; a ledger table must exist. */
-async function connect(url: string): Promise<pg.Pool> {
+export async function connectReadOnly(url: string): Promise<pg.Pool> {
   const pool = new pg.Pool({
     connectionString: url,
     max: 2,

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectReadOnly } from '../../src/cli/ledger-source.js';
 import type { CallContext, LedgerEntry, Summary } from '../../src/ledger/index.js';
 import type { Fulfillment } from '../../src/queues/service.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/records/embedded.js';
@@ -114,6 +115,15 @@ describe('with DATABASE_URL', () => {
     await expectBooks({ ...cliEnv(t), DATABASE_URL: db.url }, books);
   });
 
+  it('reads through read-only connections: the books cannot be changed from the CLI', async () => {
+    const pool = await connectReadOnly(db.url);
+    try {
+      await expect(pool.query('DELETE FROM ledger_entries')).rejects.toThrow(/read-only transaction/);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('an unreachable database is a failure naming it, without its password', async () => {
     const run = await cli(['ledger', 'summary'], {
       ...cliEnv(t),
@@ -171,6 +181,18 @@ describe('with the embedded store', () => {
     expect(nowhere.code).toBe(0);
     expect(nowhere.stderr).toMatch(/books may be incomplete: .*absent \(no such directory\)\n$/);
     expect(nowhere.stderr.split('\n')).toHaveLength(2); // one line
+  });
+
+  it('with its server killed (pid file and socket left behind), falls back to Redis with the reason', async () => {
+    const killed = await startEmbeddedPostgres({ dir });
+    process.kill(killed.pid, 'SIGKILL');
+    await killed.stop();
+    const run = await cli(['ledger', 'summary', '--json'], { ...cliEnv(t), EMBEDDED_PG_DIR: dir });
+    expect(run.code).toBe(0);
+    expect(run.json<Summary>()).toEqual({ total: 0, calls: 0, unknown: 0, groups: [] });
+    expect(run.stderr).toMatch(
+      /^ledger read from Redis alone, the books may be incomplete: cannot read the embedded records store in .*\(.*ECONNREFUSED.*\)\n$/,
+    );
   });
 
   it('with EMBEDDED_PG_DIR=off no sink moves the ledger, so Redis is the books: no note', async () => {
