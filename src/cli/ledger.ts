@@ -1,5 +1,6 @@
 import { open, rename, rm } from 'node:fs/promises';
-import type { GroupBy, Ledger, TimeRange } from '../ledger/index.js';
+import type { GroupBy, TimeRange } from '../ledger/index.js';
+import type { LedgerReader } from '../records/ledger-reader.js';
 import { expectPositionals, parseChoice, parseTime, stringOption, type Values } from './args.js';
 import type { Command } from './command.js';
 import { Failure, UsageError } from './errors.js';
@@ -39,7 +40,7 @@ export const ledgerSummaryCommand: Command = {
     const by = stringOption(values, 'group-by');
     const groupBy = by === undefined ? undefined : parseChoice(by, 'group-by', GROUPS);
     return async (session) => {
-      const summary = await (await session.service()).ledger.summary({
+      const summary = await (await session.ledger()).summary({
         ...range,
         ...(groupBy === undefined ? {} : { groupBy }),
       });
@@ -78,7 +79,7 @@ export const ledgerExportCommand: Command = {
     const out = stringOption(values, 'out');
     if (out === '') throw new UsageError('--out needs a file name');
     return async (session) => {
-      const { ledger } = await session.service();
+      const ledger = await session.ledger();
       if (out === undefined) {
         if (session.json) await writeJsonArray(ledger, range, session.io.stdout);
         else await writeCsv(ledger, range, (text) => writeAll(session.io.stdout, text));
@@ -93,7 +94,7 @@ export const ledgerExportCommand: Command = {
 
 /** Streams the CSV in chunks; returns the number of entries (lines after the header). */
 async function writeCsv(
-  ledger: Ledger,
+  ledger: LedgerReader,
   range: TimeRange,
   write: (text: string) => Promise<void>,
 ): Promise<number> {
@@ -112,7 +113,7 @@ async function writeCsv(
 }
 
 /** Entries page by page as one JSON array, so a large ledger never sits whole in memory. */
-async function writeJsonArray(ledger: Ledger, range: TimeRange, out: Output): Promise<void> {
+async function writeJsonArray(ledger: LedgerReader, range: TimeRange, out: Output): Promise<void> {
   await writeAll(out, '[');
   let first = true;
   let cursor: string | undefined;
@@ -135,7 +136,7 @@ async function writeJsonArray(ledger: Ledger, range: TimeRange, out: Output): Pr
  * Writes to a temporary file beside the target and renames it into place, so a failed export never
  * leaves a half file under the name a person will open.
  */
-async function exportToFile(ledger: Ledger, range: TimeRange, path: string): Promise<number> {
+async function exportToFile(ledger: LedgerReader, range: TimeRange, path: string): Promise<number> {
   const temporary = `${path}.partial-${process.pid}`;
   const handle = await open(temporary, 'wx').catch((err: NodeJS.ErrnoException) => {
     throw new Failure(`cannot write ${path} (${err.code ?? err.message})`);

@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { Fulfillment } from '../queues/service.js';
+import type { LedgerReader } from '../records/ledger-reader.js';
 import { connectRedis } from '../runtime/redis.js';
 import { Failure } from './errors.js';
+import { type LedgerSource, openLedgerSource, safeUrl } from './ledger-source.js';
 import { type CliIO, toJson, writeAll } from './output.js';
 
 /** How long the CLI waits for a Redis that neither answers nor refuses (a dropped packet, say). */
@@ -18,6 +20,7 @@ export class Session {
   readonly config: Config;
   #redis: Redis | undefined;
   #service: Fulfillment | undefined;
+  #ledgerSource: LedgerSource | undefined;
 
   constructor(io: CliIO, json: boolean, config: Config) {
     this.io = io;
@@ -34,6 +37,20 @@ export class Session {
     return this.#service;
   }
 
+  /**
+   * The ledger where the books live: the records' PostgreSQL when there is one to read (the sink
+   * trims what it stored from Redis), else Redis, with a note on stderr when that may be incomplete.
+   */
+  async ledger(): Promise<LedgerReader> {
+    this.#ledgerSource ??= await openLedgerSource(this.config);
+    const source = this.#ledgerSource;
+    if (source.kind === 'sql') return source.reader;
+    if (source.why !== null) {
+      this.note(`ledger read from Redis alone, the books may be incomplete: ${source.why}`);
+    }
+    return (await this.service()).ledger;
+  }
+
   /** The result: JSON on stdout with --json, else the human text. */
   async print(value: unknown, human: () => string): Promise<void> {
     await writeAll(this.io.stdout, this.json ? toJson(value) : human());
@@ -44,8 +61,11 @@ export class Session {
     this.io.stderr.write(`${line}\n`);
   }
 
-  /** Closes the queues, then the connection: in reverse of opening. */
+  /** Closes the records pool, the queues, then the connection: in reverse of opening. */
   async close(): Promise<void> {
+    const source = this.#ledgerSource;
+    this.#ledgerSource = undefined;
+    if (source?.kind === 'sql') await source.close();
     const service = this.#service;
     const redis = this.#redis;
     this.#service = undefined;
@@ -97,11 +117,5 @@ export class Session {
 
 /** The Redis URL without its password, for messages. */
 export function safeRedisUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
-  } catch {
-    return '(REDIS_URL)';
-  }
+  return safeUrl(text, '(REDIS_URL)');
 }
