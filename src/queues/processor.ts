@@ -115,72 +115,75 @@ type Decision =
 export function createProcessor(
   deps: ProcessorDeps,
 ): (job: Job, token?: string, signal?: AbortSignal) => Promise<JobResult> {
-  const lookup: AccountLookup = { get: (id) => deps.accounts.get(id) };
-  const delays = deps.bookkeepingDelaysMs ?? BOOKKEEPING_DELAYS_MS;
+  const processor = new JobProcessor(deps);
+  return (job, token, signal) => processor.runJob(job, token, signal);
+}
 
-  return async function runJob(job, token, signal) {
-    deps.observer?.taken?.({ queue: deps.queue });
-    const run = await admit(job, token, signal);
+/** The processor's steps, one method each; one instance runs every job of its worker. */
+class JobProcessor {
+  readonly #deps: ProcessorDeps;
+  readonly #lookup: AccountLookup;
+  readonly #delays: readonly number[];
+
+  constructor(deps: ProcessorDeps) {
+    this.#deps = deps;
+    this.#lookup = { get: (id) => deps.accounts.get(id) };
+    this.#delays = deps.bookkeepingDelaysMs ?? BOOKKEEPING_DELAYS_MS;
+  }
+
+  async runJob(job: Job, token?: string, signal?: AbortSignal): Promise<JobResult> {
+    this.#deps.observer?.taken?.({ queue: this.#deps.queue });
+    const run = await this.#admit(job, token, signal);
     for (let again = false; ; again = true) {
-      const finished = await passGate(run, again);
+      const finished = await this.#passGate(run, again);
       if (finished) return finished;
-      const reply = await send(run);
+      const reply = await this.#send(run);
       // Too late at the wire: nothing left, nothing recorded; the job takes another slot.
       if (reply === undefined) continue;
       const outcome = classify(run.account.provider, reply, run.name);
       const decision = decide(run, reply, outcome);
-      await settle(run, reply, outcome, decision);
-      return act(run, decision);
+      await this.#settle(run, reply, outcome, decision);
+      return this.#act(run, decision);
     }
-  };
+  }
 
   /** Validates what the queue holds and derives the run. A job that can never run is buried. */
-  async function admit(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<Run> {
+  async #admit(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<Run> {
+    const { accounts, prefix, queue } = this.#deps;
     const jobId = String(job.id);
     const named = (job.data as { account?: unknown } | null)?.account;
-    if (typeof named === 'string' && ACCOUNT_ID.test(named) && !deps.accounts.has(named)) {
-      // Perhaps a rolling deploy: another process knows the account already. Wait without spending
-      // an attempt; an alert on the metric tells a person if it never comes.
-      deps.observer?.unknownAccount?.({ account: named });
-      deps.log.error({ jobId, account: named }, 'job names an account this process does not know; parked');
-      await job.moveToDelayed(Date.now() + UNKNOWN_ACCOUNT_RECHECK_MS, token);
-      throw new DelayedError(`account ${named} is not configured in this process`);
+    if (typeof named === 'string' && ACCOUNT_ID.test(named) && !accounts.has(named)) {
+      return this.#parkUnknownAccount(job, token, named);
     }
-    const checked = validateJobData(job.name as JobName, job.data, lookup);
+    const checked = validateJobData(job.name as JobName, job.data, this.#lookup);
     if (!checked.ok) {
-      const message = checked.issues.map((issue) => `${issue.path} ${issue.message}`).join('; ');
-      const info = {
-        reason: `invalid job: ${message}`,
-        code: null,
-        message,
-        attemptsMade: job.attemptsMade + 1,
-      };
-      // No call was made: nothing to settle; the marker and the dead-letter entry go in one step.
-      await deps.deadLetters.bury(job, deps.queue, { ...info, failedAt: Date.now() });
-      throw new UnrecoverableError(info.reason);
+      return this.#buryInvalid(
+        job,
+        checked.issues.map((issue) => `${issue.path} ${issue.message}`).join('; '),
+      );
     }
     const { data, name } = checked.job;
-    const account = deps.accounts.get(data.account)!;
+    const account = accounts.get(data.account)!;
     // The shipment key from the data: a job whose id is not its key (a foreign producer, an edit on
     // the dashboard, a redrive patch of a key field) still meets its shipment's markers.
     const shipKey = idempotencyKey(name, data) ?? jobId;
-    const log = deps.log.child({ jobId, account: account.id, name, attempt: job.attemptsStarted });
+    const log = this.#deps.log.child({ jobId, account: account.id, name, attempt: job.attemptsStarted });
     if (shipKey !== jobId) log.warn({ shipKey }, 'job id is not its shipment key; both are checked');
     return {
       job,
       token,
       signal,
       jobId,
-      queue: deps.queue,
+      queue,
       name,
       data,
       account,
       ctx: callContext(account, name, data, jobId, job.attemptsStarted),
       keys: {
-        prefix: deps.prefix,
-        marker: queueKeys.marker(deps.prefix, jobId),
-        shipMarker: queueKeys.marker(deps.prefix, shipKey),
-        live: queueKeys.liveCall(deps.prefix, shipKey),
+        prefix,
+        marker: queueKeys.marker(prefix, jobId),
+        shipMarker: queueKeys.marker(prefix, shipKey),
+        live: queueKeys.liveCall(prefix, shipKey),
       },
       log,
       started: performance.now(),
@@ -190,51 +193,80 @@ export function createProcessor(
   }
 
   /**
+   * A job naming an account this process does not know. Perhaps a rolling deploy: another process
+   * knows the account already. Wait without spending an attempt; an alert on the metric tells a
+   * person if it never comes.
+   */
+  async #parkUnknownAccount(job: Job, token: string | undefined, account: string): Promise<never> {
+    this.#deps.observer?.unknownAccount?.({ account });
+    this.#deps.log.error(
+      { jobId: String(job.id), account },
+      'job names an account this process does not know; parked',
+    );
+    await job.moveToDelayed(Date.now() + UNKNOWN_ACCOUNT_RECHECK_MS, token);
+    throw new DelayedError(`account ${account} is not configured in this process`);
+  }
+
+  /** A job whose data can never run, buried with what is wrong with it. */
+  async #buryInvalid(job: Job, message: string): Promise<never> {
+    const info = {
+      reason: `invalid job: ${message}`,
+      code: null,
+      message,
+      attemptsMade: job.attemptsMade + 1,
+    };
+    // No call was made: nothing to settle; the marker and the dead-letter entry go in one step.
+    await this.#deps.deadLetters.bury(job, this.#deps.queue, { ...info, failedAt: Date.now() });
+    throw new UnrecoverableError(info.reason);
+  }
+
+  /**
    * Asks the account's gate until it grants a slot this run reaches in time, and waits for it.
    * Returns a result when the job turns out finished; throws to park the job (its turn, a held
    * account, another run's call in flight) or to stop (lock lost, run aborted). On return the
    * in-flight mark and the live call of this run exist, and the call may leave.
    */
-  async function passGate(run: Run, missedAtWire: boolean): Promise<JobResult | undefined> {
+  async #passGate(run: Run, missedAtWire: boolean): Promise<JobResult | undefined> {
     const { account, job } = run;
+    const { observer } = this.#deps;
     let again = missedAtWire;
     // The in-flight mark of this run, once written: a missed slot keeps it for the next grant.
     let marked = missedAtWire;
     for (;;) {
       if (run.signal?.aborted) {
-        if (marked) await unmark(run);
+        if (marked) await this.#unmark(run);
         throw new Error(`job ${run.jobId}: processing aborted (${String(run.signal.reason)})`);
       }
-      const answer = await deps.limiter.acquire(gateRequest(run, { again, marked }));
+      const answer = await this.#deps.limiter.acquire(this.#gateRequest(run, { again, marked }));
       if (answer.kind === 'grant') marked = true;
       else if (marked) {
-        await unmark(run);
+        await this.#unmark(run);
         marked = false;
       }
       switch (answer.kind) {
         case 'finished':
-          return finishFromMarker(job, answer.marker);
+          return this.#finishFromMarker(job, answer.marker);
         case 'lost':
           // Another worker took the job over (this one stalled past its lock): it is theirs now.
           throw new Error(`job ${run.jobId}: lock lost to another worker; not calling`);
         case 'stale':
-          await recoverStaleCall(run, answer.callId);
+          await this.#recoverStaleCall(run, answer.callId);
           continue;
         case 'busy':
           // Another run's call of this shipment may still be in flight: come back when it is surely over.
-          deps.observer?.parked?.({ account: account.id, why: 'busy' });
+          observer?.parked?.({ account: account.id, why: 'busy' });
           await job.moveToDelayed(Math.max(Date.now(), answer.deadline) + PARK_LEAD_MS, run.token);
           throw new DelayedError(`job ${run.jobId}: another run's call may be in flight`);
         case 'held':
-          return parkHeld(run);
+          return this.#parkHeld(run);
         case 'park': {
-          deps.observer?.parked?.({ account: account.id, why: 'limit' });
+          observer?.parked?.({ account: account.id, why: 'limit' });
           const wait = Math.max(0, answer.localSlot - RedisClock.localNow() - PARK_LEAD_MS);
           await job.moveToDelayed(Date.now() + wait, run.token);
           throw new DelayedError(`waiting for account ${account.id}'s turn`);
         }
         case 'grant':
-          if (await reachedInTime(run, answer)) return undefined;
+          if (await this.#reachedInTime(run, answer)) return undefined;
           // Too busy to send on time (or aborted): take another reserved slot; the in-flight mark stays.
           again = true;
       }
@@ -242,12 +274,13 @@ export function createProcessor(
   }
 
   /** What the gate is asked for this run: the keys it checks and what a grant writes. */
-  function gateRequest(run: Run, state: { again: boolean; marked: boolean }): GateRequest {
-    const jobKey = queueKeys.job(deps.prefix, deps.queue, run.jobId);
+  #gateRequest(run: Run, state: { again: boolean; marked: boolean }): GateRequest {
+    const { ledger, prefix, queue } = this.#deps;
+    const jobKey = queueKeys.job(prefix, queue, run.jobId);
     return {
       account: run.account,
       jobId: run.jobId,
-      parkedMember: `${deps.queue}/${run.jobId}`,
+      parkedMember: `${queue}/${run.jobId}`,
       markerKey: run.keys.marker,
       shipMarkerKey: run.keys.shipMarker,
       jobKey,
@@ -257,59 +290,63 @@ export function createProcessor(
       onGrant: state.marked
         ? undefined
         : {
-            key: deps.ledger.inflightKey(),
-            field: deps.ledger.inflightField(run.ctx),
-            value: deps.ledger.inflightValue(run.ctx, Date.now()),
+            key: ledger.inflightKey(),
+            field: ledger.inflightField(run.ctx),
+            value: ledger.inflightValue(run.ctx, Date.now()),
           },
       call: {
         liveKey: run.keys.live,
-        id: deps.ledger.inflightField(run.ctx),
-        overAfterMs: deps.upstreamTimeoutMs + CALL_SLACK_MS,
+        id: ledger.inflightField(run.ctx),
+        overAfterMs: this.#deps.upstreamTimeoutMs + CALL_SLACK_MS,
       },
-      ...(run.token === undefined ? {} : { lock: { key: `${jobKey}:lock`, token: run.token } }),
+      ...(run.token === undefined
+        ? {}
+        : { lock: { key: queueKeys.lock(prefix, queue, run.jobId), token: run.token } }),
     };
   }
 
   /** Waits for a granted slot; true when the call may leave (not late, not aborted). */
-  async function reachedInTime(run: Run, grant: Extract<GateAnswer, { kind: 'grant' }>): Promise<boolean> {
+  async #reachedInTime(run: Run, grant: Extract<GateAnswer, { kind: 'grant' }>): Promise<boolean> {
+    const { limiter, observer } = this.#deps;
     const waitStart = performance.now();
-    await deps.limiter.waitForSlot(grant);
-    deps.observer?.limiterWait?.({
+    await limiter.waitForSlot(grant);
+    observer?.limiterWait?.({
       account: run.account.id,
       seconds: (performance.now() - waitStart) / 1000,
     });
     if (run.signal?.aborted) return false;
-    const late = deps.limiter.lateness(grant);
+    const late = limiter.lateness(grant);
     run.grant = grant;
     run.checkedAt = performance.now();
     if (late <= grant.allowedLateMs) return true;
     // Sending now could crowd the upstream's second: the slot is given up.
     run.log.debug({ lateMs: late }, 'slot missed, queueing again');
-    deps.observer?.slotMissed?.({ account: run.account.id });
+    observer?.slotMissed?.({ account: run.account.id });
     return false;
   }
 
   /** Ends this run's unsent call: its in-flight mark and live call go, recording nothing. */
-  async function unmark(run: Run): Promise<void> {
-    await deps.ledger.settle(run.ctx, { amount: 0 }, Date.now(), { liveKey: run.keys.live });
+  async #unmark(run: Run): Promise<void> {
+    await this.#deps.ledger.settle(run.ctx, { amount: 0 }, Date.now(), { liveKey: run.keys.live });
   }
 
   /** An earlier run's call that never settled and is surely over: a charge unknown, once. */
-  async function recoverStaleCall(run: Run, callId: string): Promise<void> {
-    const entry = await deps.ledger.recoverCall(callId, run.keys.live);
+  async #recoverStaleCall(run: Run, callId: string): Promise<void> {
+    const entry = await this.#deps.ledger.recoverCall(callId, run.keys.live);
     if (!entry) return;
-    deps.observer?.unknownCharge?.({ account: run.account.id });
+    this.#deps.observer?.unknownCharge?.({ account: run.account.id });
     run.log.warn({ entry: entry.id }, 'call left in flight by an earlier run: charge unknown');
   }
 
   /** The job waits with the rest of its held account's jobs, spending no attempt; resume promotes it. */
-  async function parkHeld(run: Run): Promise<never> {
-    deps.observer?.parked?.({ account: run.account.id, why: 'held' });
-    await deps.redis.sadd(limiterKeys.parked(deps.prefix, run.account.id), `${deps.queue}/${run.jobId}`);
+  async #parkHeld(run: Run): Promise<never> {
+    const { limiter, observer, prefix, queue, redis } = this.#deps;
+    observer?.parked?.({ account: run.account.id, why: 'held' });
+    await redis.sadd(limiterKeys.parked(prefix, run.account.id), `${queue}/${run.jobId}`);
     await run.job.moveToDelayed(Date.now() + HOLD_RECHECK_MS, run.token);
     // Resumed between the hold and the park: the resume could not promote us, so we do. A resume
     // that got there first has promoted the job already, and BullMQ refuses a second promote.
-    if (!(await deps.limiter.isHeld(run.account.id)) && (await run.job.isDelayed())) {
+    if (!(await limiter.isHeld(run.account.id)) && (await run.job.isDelayed())) {
       await run.job.promote().catch((err: unknown) => run.log.debug({ err }, 'promoted by the resume first'));
     }
     throw new DelayedError(`account ${run.account.id} is held`);
@@ -320,29 +357,30 @@ export function createProcessor(
    * upstreams/wire-check.ts). Undefined when that check held it back: nothing was sent, and the job
    * asks for another slot (its in-flight mark and live call stay for that slot's grant).
    */
-  async function send(run: Run): Promise<UpstreamReply | undefined> {
+  async #send(run: Run): Promise<UpstreamReply | undefined> {
+    const { limiter } = this.#deps;
     const grant = run.grant;
     if (!grant) throw new Error(`job ${run.jobId}: no slot to send in`);
-    const inTime = () => deps.limiter.lateness(grant) <= grant.allowedLateMs;
+    const inTime = () => limiter.lateness(grant) <= grant.allowedLateMs;
     const reply = await checkedAtWire(inTime, () =>
-      deps.limiter.wire.timed(run.checkedAt, () => callUpstream(run)),
+      limiter.wire.timed(run.checkedAt, () => this.#callUpstream(run)),
     );
     if (reply.answered || reply.failure !== 'late') return reply;
     run.log.debug('slot missed at the wire, queueing again');
-    deps.observer?.slotMissed?.({ account: run.account.id });
+    this.#deps.observer?.slotMissed?.({ account: run.account.id });
     return undefined;
   }
 
-  async function callUpstream(run: Run): Promise<UpstreamReply> {
+  async #callUpstream(run: Run): Promise<UpstreamReply> {
     const callStart = performance.now();
-    const reply = await deps.upstreams.call(
+    const reply = await this.#deps.upstreams.call(
       run.account,
       run.name,
       requestOf(run.data) as unknown as OperationRequest[typeof run.name],
     );
     // A call held back at the socket never reached the upstream: not a call to time.
     if (reply.answered || reply.failure !== 'late') {
-      deps.observer?.upstreamCall?.({
+      this.#deps.observer?.upstreamCall?.({
         provider: run.account.provider,
         operation: run.name,
         seconds: (performance.now() - callStart) / 1000,
@@ -351,64 +389,25 @@ export function createProcessor(
     return reply;
   }
 
-  /** The outcome of the answer, and what it makes of the job: done, retry, dead (now or given up), hold. */
-  function decide(run: Run, reply: UpstreamReply, outcome: Outcome): Decision {
-    const attemptsMade = run.job.attemptsMade + 1;
-    switch (outcome.outcome) {
-      case 'done':
-        return {
-          kind: 'done',
-          result: outcome.result ?? 'shipped',
-          code: outcome.code,
-          charge: reply.answered && reply.chargeKnown ? reply.charge : 0,
-          chargeKnown: reply.answered && reply.chargeKnown,
-        };
-      case 'retry': {
-        const attempts = run.job.opts.attempts ?? 1;
-        if (attemptsMade >= attempts) {
-          const reason = `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${outcome.reason}`;
-          return { kind: 'dead', info: { ...deadInfo(outcome, attemptsMade), reason } };
-        }
-        return {
-          kind: 'retry',
-          message: `${outcome.reason}${outcome.message ? ` (${outcome.message})` : ''}`,
-        };
-      }
-      case 'dead':
-        return { kind: 'dead', info: deadInfo(outcome, attemptsMade) };
-      case 'hold':
-        return { kind: 'hold', outcome };
-    }
-  }
-
   /**
    * Records the call: its charge (or unknown), the end of its in-flight mark and live-call key, and a
    * done or dead job's marker, in one script. Tried again locally if Redis fails; never by calling.
    */
-  async function settle(run: Run, reply: UpstreamReply, outcome: Outcome, decision: Decision): Promise<void> {
-    const { keys } = run;
-    const alsoSet =
-      decision.kind === 'done'
-        ? {
-            keys: keys.shipMarker === keys.marker ? [keys.marker] : [keys.marker, keys.shipMarker],
-            value: doneMarker(decision.result, decision.charge),
-            ttlMs: deps.idempotencyRetentionMs,
-          }
-        : decision.kind === 'dead'
-          ? { keys: [keys.marker], value: deadMarker(decision.info), ttlMs: null }
-          : undefined;
+  async #settle(run: Run, reply: UpstreamReply, outcome: Outcome, decision: Decision): Promise<void> {
+    const { ledger, prefix } = this.#deps;
+    const alsoSet = this.#finishMarker(run, decision);
     let settlement = settlementOf(reply);
-    const entry = await bookkeeping(run, 'settle the call', async () => {
+    const entry = await this.#bookkeeping(run, 'settle the call', async () => {
       try {
-        return await deps.ledger.settle(run.ctx, settlement, Date.now(), {
+        return await ledger.settle(run.ctx, settlement, Date.now(), {
           alsoSet,
-          liveKey: keys.live,
+          liveKey: run.keys.live,
           event: decision.kind === 'done' ? completedEvent(run, decision) : undefined,
           // A finished job leaves its account's backlog with its marker.
           alsoRemove:
             alsoSet === undefined
               ? undefined
-              : { key: queueKeys.backlog(deps.prefix, run.account.id), member: run.jobId },
+              : { key: queueKeys.backlog(prefix, run.account.id), member: run.jobId },
         });
       } catch (err) {
         // An answer whose charge cannot be recorded as stated is recorded as unknown, not dropped.
@@ -416,9 +415,29 @@ export function createProcessor(
         throw err;
       }
     });
-    if (entry?.status === 'unknown') deps.observer?.unknownCharge?.({ account: run.account.id });
-    deps.observer?.outcome?.({
-      queue: deps.queue,
+    if (entry?.status === 'unknown') this.#deps.observer?.unknownCharge?.({ account: run.account.id });
+    this.#report(run, outcome, decision, settlement);
+  }
+
+  /** The marker the settle sets: done on the job id and the shipment key, dead on the job id; else none. */
+  #finishMarker(run: Run, decision: Decision) {
+    const { keys } = run;
+    if (decision.kind === 'done') {
+      return {
+        keys: keys.shipMarker === keys.marker ? [keys.marker] : [keys.marker, keys.shipMarker],
+        value: doneMarker(decision.result, decision.charge),
+        ttlMs: this.#deps.idempotencyRetentionMs,
+      };
+    }
+    if (decision.kind === 'dead')
+      return { keys: [keys.marker], value: deadMarker(decision.info), ttlMs: null };
+    return undefined;
+  }
+
+  /** The settled call's outcome, to the observer and the log. */
+  #report(run: Run, outcome: Outcome, decision: Decision, settlement: Settlement): void {
+    this.#deps.observer?.outcome?.({
+      queue: this.#deps.queue,
       name: run.name,
       provider: run.account.provider,
       account: run.account.id,
@@ -439,21 +458,21 @@ export function createProcessor(
     );
   }
 
-  async function act(run: Run, decision: Decision): Promise<JobResult> {
+  async #act(run: Run, decision: Decision): Promise<JobResult> {
     switch (decision.kind) {
       case 'done':
         return { result: decision.result, code: decision.code, charge: decision.charge };
       case 'retry':
         throw new RetryableError(decision.message);
       case 'dead':
-        await bookkeeping(run, 'move the job to the dead-letter queue', () =>
-          deps.deadLetters.finishBury(run.job, deps.queue, decision.info),
+        await this.#bookkeeping(run, 'move the job to the dead-letter queue', () =>
+          this.#deps.deadLetters.finishBury(run.job, this.#deps.queue, decision.info),
         );
         throw new UnrecoverableError(decision.info.reason);
       case 'hold': {
         const { outcome } = decision;
-        const newly = await bookkeeping(run, 'hold the account', () =>
-          deps.limiter.hold(run.account.id, {
+        const newly = await this.#bookkeeping(run, 'hold the account', () =>
+          this.#deps.limiter.hold(run.account.id, {
             reason: outcome.reason,
             code: outcome.code,
             message: outcome.message,
@@ -461,7 +480,7 @@ export function createProcessor(
         );
         if (newly) run.log.warn({ code: outcome.code, reason: outcome.reason }, 'account held');
         // The call did not count as an attempt; the next run is a new activation with its own call id.
-        return parkHeld(run);
+        return this.#parkHeld(run);
       }
     }
   }
@@ -471,7 +490,8 @@ export function createProcessor(
    * must be safe to rerun from the gate: a settled job's marker ends it there, and an unsettled call's
    * live-call key keeps any rerun from calling until the call is surely over (then recorded unknown).
    */
-  async function bookkeeping<T>(run: Run, what: string, step: () => Promise<T>): Promise<T> {
+  async #bookkeeping<T>(run: Run, what: string, step: () => Promise<T>): Promise<T> {
+    const delays = this.#delays;
     for (let tried = 0; ; tried++) {
       try {
         return await step();
@@ -486,7 +506,7 @@ export function createProcessor(
     }
   }
 
-  async function finishFromMarker(job: Job, value: string): Promise<JobResult> {
+  async #finishFromMarker(job: Job, value: string): Promise<JobResult> {
     const marker = parseMarker(value);
     if (marker?.kind === 'done') {
       return { result: marker.result, code: 0, charge: marker.charge, replayed: true };
@@ -494,10 +514,40 @@ export function createProcessor(
     if (marker?.kind === 'dead') {
       // Died in an earlier run that stopped before the move finished: finish it, call nobody.
       const { kind: _kind, ...info } = marker;
-      await deps.deadLetters.finishBury(job, deps.queue, info);
+      await this.#deps.deadLetters.finishBury(job, this.#deps.queue, info);
       throw new UnrecoverableError(info.reason);
     }
     throw new Error(`unexpected marker for job ${String(job.id)}`);
+  }
+}
+
+/** The outcome of the answer, and what it makes of the job: done, retry, dead (now or given up), hold. */
+function decide(run: Run, reply: UpstreamReply, outcome: Outcome): Decision {
+  const attemptsMade = run.job.attemptsMade + 1;
+  switch (outcome.outcome) {
+    case 'done':
+      return {
+        kind: 'done',
+        result: outcome.result ?? 'shipped',
+        code: outcome.code,
+        charge: reply.answered && reply.chargeKnown ? reply.charge : 0,
+        chargeKnown: reply.answered && reply.chargeKnown,
+      };
+    case 'retry': {
+      const attempts = run.job.opts.attempts ?? 1;
+      if (attemptsMade >= attempts) {
+        const reason = `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${outcome.reason}`;
+        return { kind: 'dead', info: { ...deadInfo(outcome, attemptsMade), reason } };
+      }
+      return {
+        kind: 'retry',
+        message: `${outcome.reason}${outcome.message ? ` (${outcome.message})` : ''}`,
+      };
+    }
+    case 'dead':
+      return { kind: 'dead', info: deadInfo(outcome, attemptsMade) };
+    case 'hold':
+      return { kind: 'hold', outcome };
   }
 }
 
