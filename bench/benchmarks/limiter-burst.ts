@@ -1,11 +1,9 @@
 import type { Queue } from 'bullmq';
 import { DEFAULTS } from '../../src/config/index.js';
-import { addBulkInChunks, openBareQueue, startBareWorkers } from '../baselines/bare.js';
 import { type BenchAccount, makeAccounts } from '../lib/accounts.js';
-import { allReady, type Child } from '../lib/children.js';
+import { pausedBacklog } from '../lib/backlog.js';
 import type { BenchContext, Benchmark } from '../lib/context.js';
 import { interleaved } from '../lib/payloads.js';
-import { enqueueWithBatch, openProduct, productEnv, startProductWorkers } from '../lib/product.js';
 import { type Rig, withRig } from '../lib/rig.js';
 import { wireNote } from '../lib/sampling.js';
 import { type SandboxProcess, startSandboxProcess } from '../lib/sandbox-process.js';
@@ -125,35 +123,16 @@ async function measure(
     accounts.map((account) => account.id),
     PER_ACCOUNT,
   );
-  let workers: Child[];
-  let queue: Queue;
-  if (variant === 'product') {
-    const env = productEnv({ prefix, accounts, upstreamUrl: sandbox.url });
-    const client = openProduct(env);
-    rig.onClose(() => client.close());
-    queue = client.service.queues.ship;
-    await queue.pause();
-    await enqueueWithBatch(client.service, shipments);
-    workers = rig.track(startProductWorkers(PROCESSES, env));
-  } else {
-    const bare = openBareQueue(prefix);
-    rig.onClose(() => bare.close());
-    queue = bare.queue;
-    await queue.pause();
-    await addBulkInChunks(bare.queue, shipments);
-    workers = rig.track(
-      startBareWorkers(PROCESSES, {
-        prefix,
-        accounts,
-        upstreamUrl: sandbox.url,
-        concurrency: 50,
-        client: 'ky',
-        limiter: 'bottleneck',
-        minTime: 100,
-      }),
-    );
-  }
-  await allReady(workers);
+  ctx.log(`limiter-burst: ${variant} enqueueing ${shipments.length} jobs`);
+  const { queue, workers } = await pausedBacklog({
+    rig,
+    prefix,
+    accounts,
+    upstreamUrl: sandbox.url,
+    shipments,
+    processes: PROCESSES,
+    variant,
+  });
   ctx.log(`limiter-burst: ${variant} running ${TOTAL} jobs`);
   await queue.resume();
   const deadline = now() + DEADLINE_MS;

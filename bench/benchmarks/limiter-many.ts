@@ -1,11 +1,8 @@
-import type { Queue } from 'bullmq';
 import { DEFAULTS } from '../../src/config/index.js';
-import { addBulkInChunks, openBareQueue, startBareWorkers } from '../baselines/bare.js';
 import { type BenchAccount, makeAccounts } from '../lib/accounts.js';
-import { allReady, type Child } from '../lib/children.js';
+import { pausedBacklog } from '../lib/backlog.js';
 import type { BenchContext, Benchmark } from '../lib/context.js';
 import { interleaved } from '../lib/payloads.js';
-import { enqueueWithBatch, openProduct, productEnv, startProductWorkers } from '../lib/product.js';
 import { type Rig, withRig } from '../lib/rig.js';
 import { cpuBetween, cpuSnapshot, wireNote } from '../lib/sampling.js';
 import { type SandboxProcess, startSandboxProcess } from '../lib/sandbox-process.js';
@@ -151,39 +148,16 @@ async function measure(
     accounts.map((account) => account.id),
     PER_ACCOUNT,
   );
-  // The backlog goes into a paused queue before the workers start, and the queue is resumed once they
-  // are all up: neither enqueueing nor process start-up overlaps the measurement.
-  let workers: Child[];
-  let queue: Queue;
-  if (variant === 'product') {
-    const env = productEnv({ prefix, accounts, upstreamUrl: sandbox.url });
-    const client = openProduct(env);
-    rig.onClose(() => client.close());
-    queue = client.service.queues.ship;
-    await queue.pause();
-    ctx.log(`limiter-many: ${variant} enqueueing ${shipments.length} jobs`);
-    await enqueueWithBatch(client.service, shipments);
-    workers = rig.track(startProductWorkers(PROCESSES, env));
-  } else {
-    const bare = openBareQueue(prefix);
-    rig.onClose(() => bare.close());
-    queue = bare.queue;
-    await queue.pause();
-    ctx.log(`limiter-many: ${variant} enqueueing ${shipments.length} jobs`);
-    await addBulkInChunks(bare.queue, shipments);
-    workers = rig.track(
-      startBareWorkers(PROCESSES, {
-        prefix,
-        accounts,
-        upstreamUrl: sandbox.url,
-        concurrency: 50,
-        client: 'ky',
-        limiter: 'bottleneck',
-        minTime: 100,
-      }),
-    );
-  }
-  await allReady(workers);
+  ctx.log(`limiter-many: ${variant} enqueueing ${shipments.length} jobs`);
+  const { queue, workers } = await pausedBacklog({
+    rig,
+    prefix,
+    accounts,
+    upstreamUrl: sandbox.url,
+    shipments,
+    processes: PROCESSES,
+    variant,
+  });
   await queue.resume();
   await sleep(WARMUP_MS);
   const watched = [...workers, sandbox.child];
