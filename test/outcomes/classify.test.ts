@@ -23,12 +23,12 @@ function reply(provider: Provider, fields: Partial<AnsweredReply>): AnsweredRepl
 
 describe('classify', () => {
   it('retries every unanswered call, with the failure as the message and no code', () => {
-    for (const failure of ['refused', 'timeout', 'reset', 'network'] as const) {
+    for (const failure of ['refused', 'timeout', 'reset', 'network', 'late'] as const) {
       const r: UnansweredReply = {
         answered: false,
         provider: 'vvtool',
         failure,
-        sent: failure !== 'refused',
+        sent: failure !== 'refused' && failure !== 'late',
         message: `it was a ${failure}`,
         durationMs: 3,
       };
