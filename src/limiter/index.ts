@@ -1,7 +1,7 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { limiterKeys, outboxKey } from '../keys.js';
-import { luaSource } from '../runtime/lua.js';
+import { defineLuaCommands } from '../runtime/lua.js';
 import { RedisClock } from './clock.js';
 import { WireWatch } from './wire.js';
 
@@ -105,6 +105,8 @@ const TOLERANCE_FLOOR_MS = 10;
 const WIRE_RESERVE_MS = 10;
 
 const SCRIPTS = new URL('./scripts/', import.meta.url);
+/** How many of the gate script's arguments are KEYS. */
+const GATE_KEYS = 9;
 
 type GateReply = [string, string | number, (string | number)?, (string | number)?];
 
@@ -135,12 +137,12 @@ export class AccountLimiter {
     this.#providers = options.providers ?? new Map();
     this.#maxWaitUs = Math.round((options.maxWaitMs ?? 1000) * 1000);
     this.#fixedToleranceMs = options.lateToleranceMs;
-    if (!redis.gate) {
-      redis.defineCommand('gate', { numberOfKeys: 9, lua: luaSource(SCRIPTS, 'gate.lua') });
-      redis.defineCommand('gateResume', { numberOfKeys: 3, lua: luaSource(SCRIPTS, 'resume.lua') });
-      redis.defineCommand('gateHold', { numberOfKeys: 2, lua: luaSource(SCRIPTS, 'hold.lua') });
-      redis.defineCommand('gatePublish', { numberOfKeys: 1, lua: luaSource(SCRIPTS, 'publish.lua') });
-    }
+    defineLuaCommands(redis, SCRIPTS, {
+      gate: 'gate.lua',
+      gateResume: 'resume.lua',
+      gateHold: 'hold.lua',
+      gatePublish: 'publish.lua',
+    });
   }
 
   /**
@@ -183,10 +185,11 @@ export class AccountLimiter {
   }
 
   /**
-   * Before taking jobs: starts watching the event loop; samples Redis TIME so the clock offset (and the tolerance) is known before
-   * the first grant; refuses (LimiterSetupError) when Redis is too far away for the margin to cover
-   * the tolerance it needs; publishes the accounts' rates and this process's spacing, which every
-   * process's gate enforces from its next grant. Returns how many accounts' settings changed.
+   * Before taking jobs: starts watching the event loop; samples Redis TIME so the clock offset (and
+   * the tolerance) is known before the first grant; refuses (LimiterSetupError) when Redis is too far
+   * away for the margin to cover the tolerance it needs; publishes the accounts' rates and this
+   * process's spacing, which every process's gate enforces from its next grant. Returns how many
+   * accounts' settings changed.
    */
   async calibrate(
     accounts: readonly { readonly id: string; readonly ratePerSecond: number }[] = [],
@@ -214,6 +217,7 @@ export class AccountLimiter {
 
   async #publish(account: { readonly id: string; readonly ratePerSecond: number }): Promise<number> {
     return (await this.#redis.gatePublish(
+      1,
       limiterKeys.account(this.#prefix, account.id),
       account.ratePerSecond,
       this.spacingUs(account.ratePerSecond),
@@ -222,7 +226,7 @@ export class AccountLimiter {
     )) as number;
   }
 
-  /** Stops watching the event loop. */
+  /** Stops watching the event loop and the wire. */
   close(): void {
     this.#lag.disable();
     this.wire.close();
@@ -230,7 +234,7 @@ export class AccountLimiter {
 
   async acquire(request: GateRequest): Promise<GateAnswer> {
     const sentAt = RedisClock.localNow();
-    const reply = (await this.#redis.gate(...this.#gateArgs(request))) as GateReply;
+    const reply = (await this.#redis.gate(GATE_KEYS, ...this.#gateArgs(request))) as GateReply;
     const receivedAt = RedisClock.localNow();
     switch (reply[0]) {
       case 'marker':
@@ -256,7 +260,7 @@ export class AccountLimiter {
     }
   }
 
-  /** The gate script's KEYS and ARGV for a request (see scripts/gate.lua). */
+  /** The gate script's KEYS (GATE_KEYS of them) and ARGV for a request (see scripts/gate.lua). */
   #gateArgs(request: GateRequest): (string | number)[] {
     const { account } = request;
     const accountKey = limiterKeys.account(this.#prefix, account.id);
@@ -332,6 +336,7 @@ export class AccountLimiter {
   async hold(accountId: string, hold: AccountHold): Promise<boolean> {
     const since = Date.now();
     const newly = await this.#redis.gateHold(
+      2,
       limiterKeys.account(this.#prefix, accountId),
       outboxKey(this.#prefix),
       hold.reason,
@@ -355,6 +360,7 @@ export class AccountLimiter {
    */
   async resume(accountId: string): Promise<string[] | null> {
     const parked = await this.#redis.gateResume(
+      3,
       limiterKeys.account(this.#prefix, accountId),
       limiterKeys.parked(this.#prefix, accountId),
       outboxKey(this.#prefix),
@@ -394,9 +400,9 @@ export class AccountLimiter {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    gate(...args: (string | number)[]): Promise<unknown>;
-    gateResume(...args: (string | number)[]): Promise<unknown>;
-    gateHold(...args: (string | number)[]): Promise<unknown>;
-    gatePublish(...args: (string | number)[]): Promise<unknown>;
+    gate(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
+    gateResume(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
+    gateHold(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
+    gatePublish(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
   }
 }
