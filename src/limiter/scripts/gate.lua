@@ -90,21 +90,19 @@ local slot = math.max(now, tonumber(acct[1]) or 0)
 -- for it, whoever grants those slots; older reports no longer widen anything.
 local quarter = math.floor(slot / 250000)
 local lag = ownLag
+-- This quarter's report so far (0 when none): only a worse one is written.
+local thisQuarter = 0
 for i = 1, 8 do
   local kept = acct[6 + i]
   if kept then
     local colon = string.find(kept, ':', 1, true)
     local q = tonumber(string.sub(kept, 1, colon - 1))
-    if q > quarter - 8 then lag = math.max(lag, tonumber(string.sub(kept, colon + 1))) end
+    local keptLag = tonumber(string.sub(kept, colon + 1))
+    if q > quarter - 8 then lag = math.max(lag, keptLag) end
+    if q == quarter then thisQuarter = keptLag end
   end
 end
-if ownLag > 0 then
-  local field = 'lag' .. (quarter % 8)
-  local kept = acct[7 + quarter % 8]
-  local same = kept and string.sub(kept, 1, string.find(kept, ':', 1, true) - 1) == tostring(quarter)
-  local keptLag = same and tonumber(string.sub(kept, string.find(kept, ':', 1, true) + 1)) or 0
-  if ownLag > keptLag then redis.call('HSET', KEYS[1], field, quarter .. ':' .. ownLag) end
-end
+if ownLag > thisQuarter then redis.call('HSET', KEYS[1], 'lag' .. (quarter % 8), quarter .. ':' .. ownLag) end
 local spacing = base + math.ceil(2 * lag / rate)
 local function grant()
   redis.call('HSET', KEYS[1], 'tat', us(slot + spacing))
