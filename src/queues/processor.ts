@@ -87,10 +87,11 @@ interface Run {
   };
   readonly log: Logger;
   readonly started: number;
-  /** The slot this run's call leaves in, once granted and reached in time. */
-  grant: Extract<GateAnswer, { kind: 'grant' }> | undefined;
-  /** performance.now() of the lateness check that let the call leave: the wire is timed from it. */
-  checkedAt: number;
+  /**
+   * The slot this run's call leaves in, once granted and reached in time, and performance.now() of
+   * the check that found it in time (the wire is timed from it).
+   */
+  leaving: { readonly grant: Extract<GateAnswer, { kind: 'grant' }>; readonly checkedAt: number } | undefined;
 }
 
 /** What the answer means for the job, decided before the settle so the settle can record it. */
@@ -187,8 +188,7 @@ class JobProcessor {
       },
       log,
       started: performance.now(),
-      grant: undefined,
-      checkedAt: 0,
+      leaving: undefined,
     };
   }
 
@@ -316,9 +316,10 @@ class JobProcessor {
     });
     if (run.signal?.aborted) return false;
     const late = limiter.lateness(grant);
-    run.grant = grant;
-    run.checkedAt = performance.now();
-    if (late <= grant.allowedLateMs) return true;
+    if (late <= grant.allowedLateMs) {
+      run.leaving = { grant, checkedAt: performance.now() };
+      return true;
+    }
     // Sending now could crowd the upstream's second: the slot is given up.
     run.log.debug({ lateMs: late }, 'slot missed, queueing again');
     observer?.slotMissed?.({ account: run.account.id });
@@ -359,11 +360,11 @@ class JobProcessor {
    */
   async #send(run: Run): Promise<UpstreamReply | undefined> {
     const { limiter } = this.#deps;
-    const grant = run.grant;
-    if (!grant) throw new Error(`job ${run.jobId}: no slot to send in`);
+    if (!run.leaving) throw new Error(`job ${run.jobId}: no slot to send in`);
+    const { grant, checkedAt } = run.leaving;
     const inTime = () => limiter.lateness(grant) <= grant.allowedLateMs;
     const reply = await checkedAtWire(inTime, () =>
-      limiter.wire.timed(run.checkedAt, () => this.#callUpstream(run)),
+      limiter.wire.timed(checkedAt, () => this.#callUpstream(run)),
     );
     if (reply.answered || reply.failure !== 'late') return reply;
     run.log.debug('slot missed at the wire, queueing again');
