@@ -1,5 +1,4 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Config, ConfigError, loadConfig } from '../../src/config/index.js';
 import type { WorkQueueName } from '../../src/keys.js';
 import { LimiterSetupError } from '../../src/limiter/index.js';
@@ -97,7 +96,9 @@ export async function startServiceProcess(
   }
   // The API process owns the records store (workers only write to Redis): opened before any worker,
   // so that in `npm start` no job finishes before the records group reads the outbox.
-  const records = needs.apiKeys ? await openStoreOrExit(config, redis, log) : null;
+  const records = needs.apiKeys
+    ? await orExit(openRecordsStore({ config, redis, log }), RecordsStoreRefused)
+    : null;
   if (records?.closer) closers.push(records.closer);
   if (records !== null) await ensureRecordsGroup(redis, config.prefix);
   if (queues.length > 0) {
@@ -105,15 +106,9 @@ export async function startServiceProcess(
     if (config.databaseUrl !== null) await ensureRecordsGroup(redis, config.prefix);
     // Before the first job: know Redis's clock (refusing a Redis too far for the margin), publish
     // the accounts' rates, and pay the HTTP clients' first-call costs.
-    try {
-      const changed = await service.limiter.calibrate(config.accounts);
-      if (changed > 0)
-        log.info({ accounts: changed }, 'published new account rates; every process enforces them');
-    } catch (err) {
-      if (!(err instanceof LimiterSetupError)) throw err;
-      process.stderr.write(`fulfillment: ${err.message}\n`);
-      process.exit(1);
-    }
+    const changed = await orExit(service.limiter.calibrate(config.accounts), LimiterSetupError);
+    if (changed > 0)
+      log.info({ accounts: changed }, 'published new account rates; every process enforces them');
     await warmUpClients(config.upstreamTimeoutMs);
   }
   const workers = queues.map((queue) =>
@@ -158,12 +153,15 @@ export async function startServiceProcess(
   return { config, log, service, api, workers, records, onClose: (closer) => closers.push(closer) };
 }
 
-/** The records store, or the one line saying why it cannot be had (another API process owns it…) and exit 1. */
-async function openStoreOrExit(config: Config, redis: Redis, log: Logger): Promise<RecordsStore | null> {
+/**
+ * What `work` gives; a refusal of class `Refusal` (the limiter's or the records store's: a setting
+ * that cannot work here) is its one line on stderr and exit 1. Anything else is thrown on.
+ */
+async function orExit<T>(work: Promise<T>, Refusal: abstract new (...args: never[]) => Error): Promise<T> {
   try {
-    return await openRecordsStore({ config, redis, log });
+    return await work;
   } catch (err) {
-    if (!(err instanceof RecordsStoreRefused)) throw err;
+    if (!(err instanceof Refusal)) throw err;
     process.stderr.write(`fulfillment: ${err.message}\n`);
     process.exit(1);
   }
