@@ -36,6 +36,7 @@ async function gate(
   mode: 'first' | 'again' = 'first',
   lagUs = 0,
   mark = '',
+  maxWaitUs = MAX_WAIT_US,
 ): Promise<Reply> {
   const reply = (await t.redis.eval(
     GATE_SCRIPT,
@@ -51,7 +52,7 @@ async function gate(
     `${t.prefix}:ship:${job}:lock`,
     job,
     BASE_US,
-    MAX_WAIT_US,
+    maxWaitUs,
     LATE_US,
     `ship/${job}`,
     mode,
@@ -81,10 +82,17 @@ async function line(account: string, turns: Record<string, number>): Promise<voi
 const marks = (account: string) => `${t.prefix}:inflight:${account}`;
 
 let asked = 0;
-/** The gaps between the slots of new jobs asking one after another, each with its caller's lag. */
+/**
+ * The gaps between the slots granted to new jobs asking one after another, each with its caller's
+ * lag. Waiting is unbounded here, so that every ask is granted, however far ahead its slot.
+ */
 async function gaps(account: string, lags: readonly number[]): Promise<number[]> {
   const slots: number[] = [];
-  for (const lag of lags) slots.push((await gate(account, `${account}-${asked++}`, 'first', lag)).slot);
+  for (const lag of lags) {
+    const reply = await gate(account, `${account}-${asked++}`, 'first', lag, '', 3_600_000_000);
+    expect(reply.kind).toBe('grant');
+    slots.push(reply.slot);
+  }
   return slots.slice(1).map((slot, i) => slot - slots[i]!);
 }
 
@@ -199,6 +207,15 @@ describe('gate', () => {
     await t.redis.hset(key, 'tat', String(worst.slot + LAG_MEMORY_US + 250_000));
     const calm = BASE_US + 5_000 / RATE;
     expect(await gaps('worst', [5_000, 5_000, 5_000])).toEqual([calm, calm]);
+  });
+
+  it('estimates turns in line at the spacing without lag, so that lag gone by then leaves no slot unused', async () => {
+    const now = await redisNow();
+    await line('turns', { t1: now + 5_000_000, t2: now + 5_100_000 });
+    // A new job behind two in line, asked by a lagging caller: its turn is two plain spacings on.
+    const parked = await gate('turns', 't3', 'first', 30_000);
+    expect(parked.kind).toBe('park');
+    expect(parked.slot).toBe(parked.now + 2 * BASE_US);
   });
 
   it('writes no lag for calm callers', async () => {

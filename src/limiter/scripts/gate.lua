@@ -122,7 +122,10 @@ local function park(turn)
   return {'park', turn, now}
 end
 
--- A place in line is kept until a minute past its turn (the job removed, or its worker gone).
+-- Turns are estimated at the spacing without lag, which may be gone by then: a job back too late
+-- leaves its slot unused when nobody else is at the gate, while one back early only waits a little
+-- longer in its worker slot, or parks again. A place in line is kept until a minute past its turn
+-- (the job removed, or its worker gone).
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. us(now - LINE_MEMORY))
 local turn = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]))
 if turn or ARGV[6] == 'again' then
@@ -130,9 +133,9 @@ if turn or ARGV[6] == 'again' then
   if slot - now <= maxWait then return grant() end
   -- Back early, or behind others who are here: come back after those ahead of it in line.
   local ahead = turn and redis.call('ZRANK', KEYS[2], ARGV[1]) or 0
-  return park(math.max(turn or 0, slot + ahead * spacing))
+  return park(math.max(turn or 0, slot + ahead * base))
 end
 -- New: the next slot, unless others wait in line; then the place after the last of them.
 local waiting = redis.call('ZCARD', KEYS[2])
 if waiting == 0 and slot - now <= maxWait then return grant() end
-return park(slot + waiting * spacing)
+return park(slot + waiting * base)
