@@ -102,7 +102,7 @@ const MAX_LAG_MS = 100;
  * processes starting beside it), and a call late beyond its allowance is refused at the socket and
  * loses its slot: better to space the first second a little wider and let its calls be that late.
  */
-const STARTING_LAG_MS = 50;
+const STARTING_LAG_MS = 100;
 /** The least tolerance: timers and the event loop make a call this late even on a calm host, ms. */
 const TOLERANCE_FLOOR_MS = 10;
 /**

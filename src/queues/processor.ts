@@ -367,7 +367,10 @@ class JobProcessor {
       limiter.wire.timed(checkedAt, () => this.#callUpstream(run)),
     );
     if (reply.answered || reply.failure !== 'late') return reply;
-    run.log.debug('slot missed at the wire, queueing again');
+    run.log.debug(
+      { lateMs: limiter.lateness(grant), sinceCheckMs: performance.now() - checkedAt },
+      'slot missed at the wire, queueing again',
+    );
     this.#deps.observer?.slotMissed?.({ account: run.account.id });
     return undefined;
   }
