@@ -129,12 +129,14 @@ describe('per-account limit, many accounts at once', () => {
     }
     expect((await upstream.control.report()).violations).toEqual([]);
     // The rate half of the limiter: after its first second, each account's calls follow one another
-    // at its spacing, so that it runs at 85% of its limit or more. The median gap, not the span: a
-    // loaded machine may stall any process now and then (which costs that slot and is measured in
-    // bench/, limiter-burst), but a design that leaves slots unused while jobs wait shows in most gaps.
+    // slot after slot: the typical gap is within 90% of the widest spacing (so at least 80% of the
+    // limit; 87-97% on a calm machine). The median gap, not the span: a loaded machine may stall any
+    // process now and then, which costs that slot (measured in bench/, limiter-burst), but a design
+    // that leaves slots unused while jobs wait (jobs back late from the line, a slot reserved for a
+    // job and lost) shows in most gaps.
     console.log(
       `median gap per account after its first second, ms: ${typicalGaps.map((gap) => gap.toFixed(1)).join(' ')}`,
     );
-    for (const gap of typicalGaps) expect(gap).toBeLessThanOrEqual(SPACING_MS / 0.85);
+    for (const gap of typicalGaps) expect(gap).toBeLessThanOrEqual(WIDEST_SPACING_MS / 0.9);
   });
 });
