@@ -294,9 +294,10 @@ function encode(payload: Payload): { contentType: string; body: Buffer } {
 }
 
 /**
- * multipart/form-data of text fields, byte for byte as fetch encodes a FormData (RFC 7578, WHATWG's
+ * multipart/form-data of text fields, laid out as fetch encodes a FormData (RFC 7578, WHATWG's
  * escapes): name escapes for `"`, CR and LF, line breaks in values sent as CRLF. The boundary is
- * random per request, so a value cannot hold it by design.
+ * random per request, so no value can be made to hold it. The sandbox's parser and undici's read it
+ * back (test/upstreams/wire-format.test.ts).
  */
 export function encodeForm(fields: Readonly<Record<string, string>>): { contentType: string; body: Buffer } {
   const boundary = `----formdata-fulfillment-${randomUUID()}`;
