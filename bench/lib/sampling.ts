@@ -54,5 +54,5 @@ export async function wireNote(workers: readonly Child[]): Promise<string> {
   const high = Math.max(...wires.map((w) => w.highMs));
   const max = Math.max(...wires.map((w) => w.maxMs));
   const connections = wires.reduce((sum, w) => sum + w.connections, 0);
-  return `Product check-to-wire (lateness check to request headers on the socket), recent calls per process, worst process: p99 ${high.toFixed(2)} ms, max ${max.toFixed(2)} ms (${sends} calls timed; ${connections} connections opened to the upstream, so ${((100 * connections) / Math.max(1, sends)).toFixed(1)}% of calls needed a new socket).`;
+  return `Product check-to-wire (lateness check to the request handed to its socket), recent calls per process, worst process: p99 ${high.toFixed(2)} ms, max ${max.toFixed(2)} ms (${sends} calls timed; ${connections} connections opened to the upstream, so ${((100 * connections) / Math.max(1, sends)).toFixed(1)}% of calls needed a new socket).`;
 }

@@ -130,7 +130,7 @@ export class AccountLimiter {
   readonly #maxWaitUs: number;
   readonly #fixedToleranceMs: number | undefined;
   readonly clock = new RedisClock();
-  /** Check-to-wire times of this process's calls (undici's diagnostics channels). */
+  /** Check-to-wire times of this process's calls, and the connections they opened (reported by the transport). */
   readonly wire = new WireWatch();
   readonly #lag: IntervalHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   #lagReadAt = 0;

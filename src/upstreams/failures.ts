@@ -1,66 +1,69 @@
-import { isTimeoutError } from 'ky';
 import type { UnansweredReply } from './types.js';
 import { LATE_AT_WIRE } from './wire-check.js';
 
-/** The body stopped arriving before the deadline: like a timeout, the request was sent. */
-export class BodyTimeoutError extends Error {
-  override readonly name = 'BodyTimeoutError';
+/** The call's deadline (connect, answer and body together) passed. */
+export class DeadlineError extends Error {
+  override readonly name = 'DeadlineError';
 }
 
 export interface FailureDescription {
   readonly failure: UnansweredReply['failure'];
   readonly sent: boolean;
-  /** For people; built from error codes and undici's own messages, never from our request. */
+  /** For people; built from error codes and Node's own messages, never from our request. */
   readonly message: string;
 }
 
 /**
- * Codes that prove the request never left: no connection was made, so nothing can have been charged.
- * fetch wraps them as `TypeError('fetch failed', { cause })`, sometimes inside an AggregateError
- * (happy eyeballs tries several addresses), hence the walk in `findCodes`.
+ * Codes that say no connection was made: with nothing written, nothing can have been charged.
+ * Node's happy eyeballs (several addresses tried) wraps them in an AggregateError, hence the walk
+ * in `findCodes`.
  */
-const NOT_SENT: Readonly<Record<string, { failure: UnansweredReply['failure']; what: string }>> = {
-  ECONNREFUSED: { failure: 'refused', what: 'connection refused' },
+const REFUSED: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
   // DNS: the host name did not resolve (for good, or for now); no connection was attempted.
-  ENOTFOUND: { failure: 'refused', what: 'host not found' },
-  EAI_AGAIN: { failure: 'refused', what: 'host name lookup failed' },
-  // undici's connect timeout fires before a socket exists.
-  UND_ERR_CONNECT_TIMEOUT: { failure: 'timeout', what: 'connect timeout' },
-  // Aborted by its wire check before anything was written (wire-check.ts).
-  [LATE_AT_WIRE]: { failure: 'late', what: 'too late for its rate-limit slot at the wire' },
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
 };
 
-/** The connection dropped after it was made: the upstream may have read (and charged) the request. */
-const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
-/** undici's SocketError text when the server closes the socket mid-exchange. */
-const RESET_MESSAGE = 'other side closed';
+/** The connection dropped: after our write, the upstream may have read (and charged) the request. */
+const RESET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 const MESSAGE_LIMIT = 200;
 
-export function describeFailure(err: unknown, timeoutMs: number): FailureDescription {
-  if (isTimeoutError(err) || err instanceof BodyTimeoutError) {
-    // ky's TimeoutError carries the Request (with our Authorization header): only its kind is used.
-    return { failure: 'timeout', sent: true, message: `no answer within ${timeoutMs} ms` };
+/**
+ * What an error of one POST means. `written`: whether the transport had handed the request to its
+ * socket (called `end()`). Before that not one byte of the request can have left, whatever the
+ * error, so the call was not sent; after it the upstream may have it, so the call was sent.
+ */
+export function describeFailure(err: unknown, timeoutMs: number, written: boolean): FailureDescription {
+  if (err instanceof DeadlineError) {
+    return written
+      ? { failure: 'timeout', sent: true, message: `no answer within ${timeoutMs} ms` }
+      : { failure: 'timeout', sent: false, message: `not connected within ${timeoutMs} ms: not sent` };
   }
   const { codes, messages } = findCodes(err);
+  if (codes.includes(LATE_AT_WIRE)) {
+    return {
+      failure: 'late',
+      sent: false,
+      message: `too late for its rate-limit slot at the wire (${LATE_AT_WIRE})`,
+    };
+  }
   for (const code of codes) {
-    const known = NOT_SENT[code];
-    if (known) return { failure: known.failure, sent: false, message: `${known.what} (${code})` };
+    const what = REFUSED[code];
+    if (what !== undefined) return { failure: 'refused', sent: written, message: `${what} (${code})` };
   }
   const reset = codes.find((code) => RESET.has(code));
-  if (reset !== undefined || messages.some((m) => m.includes(RESET_MESSAGE))) {
-    return {
-      failure: 'reset',
-      sent: true,
-      message: `connection closed before an answer (${reset ?? RESET_MESSAGE})`,
-    };
+  if (reset !== undefined) {
+    const when = written ? 'before an answer' : 'before the request was written: not sent';
+    return { failure: 'reset', sent: written, message: `connection closed ${when} (${reset})` };
   }
   const detail = messages.at(-1) ?? 'unknown error';
   const code = codes[0];
   return {
     failure: 'network',
-    sent: true,
-    message: `network error: ${detail.slice(0, MESSAGE_LIMIT)}${code ? ` (${code})` : ''}`,
+    sent: written,
+    message: `network error${written ? '' : ' (not sent)'}: ${detail.slice(0, MESSAGE_LIMIT)}${code ? ` (${code})` : ''}`,
   };
 }
 

@@ -1,9 +1,19 @@
-import ky, { type Options } from 'ky';
+import { randomUUID } from 'node:crypto';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { urlToHttpOptions } from 'node:url';
 import type { Provider, Secret } from '../config/index.js';
 import { statusHidesCharge } from './charge.js';
-import { BodyTimeoutError, describeFailure } from './failures.js';
+import { DeadlineError, describeFailure } from './failures.js';
 import type { UpstreamReply } from './types.js';
-import { readyForWireChecks, wireDispatcher } from './wire-check.js';
+import { currentWireCall, LATE_AT_WIRE, type WireCall } from './wire-check.js';
 
 /** What a provider's body says, read by that provider's client. */
 export interface BodyReading {
@@ -16,118 +26,296 @@ export interface BodyReading {
 
 export type BodyReader = (body: unknown) => BodyReading;
 
-/** One POST: the body as ky sends it (`body` for FormData, `json` for JSON) and the Authorization value. */
+/** A POST's body: JSON (damaijia), or text fields sent as multipart/form-data (vv-tool). */
+export type Payload =
+  | { readonly kind: 'json'; readonly value: unknown }
+  | { readonly kind: 'form'; readonly fields: Readonly<Record<string, string>> };
+
+/** One POST: its body and the Authorization value. */
 export interface PostRequest {
   readonly url: string;
   readonly token: Secret;
   readonly authorization: (token: string) => string;
-  readonly payload: Pick<Options, 'body' | 'json'>;
+  readonly payload: Payload;
 }
 
 export type Post = (request: PostRequest) => Promise<UpstreamReply>;
 
+export interface PostOptions {
+  /** The connection pool (tests); else one kept-alive pool per client and scheme. */
+  readonly agent?: HttpAgent;
+}
+
 /** `raw` keeps this much of a body for the record. */
 export const RAW_LIMIT_BYTES = 4096;
 const REDACTED = '[redacted]';
-// Non-streaming decode is stateless, so one decoder serves every call; it drops a UTF-8 BOM as fetch's text() does.
+// Non-streaming decode is stateless, so one decoder serves every call; it drops a UTF-8 BOM as fetch's text() did.
 const decoder = new TextDecoder();
+/** An idle kept-alive connection is closed after this (undici's default), or sooner if the server says so. */
+const IDLE_SOCKET_MS = 4_000;
 
 /**
- * The HTTP half shared by both clients: one ky instance, POST, read the body once, never throw for
- * upstream trouble. Lean on purpose (ky costs CPU per call): no retries (BullMQ owns them), no hooks,
- * no HTTP errors (every status is an answer), keep-alive left to undici's default.
+ * The HTTP half shared by both clients: POST over node:http(s) with a keep-alive pool, read the body
+ * once, never throw for upstream trouble. Lean on purpose (fetch and ky cost CPU per call): no
+ * retries (BullMQ owns them; the one resend is a kept-alive connection found dead before anything
+ * was written), no redirects followed, every status an answer, one deadline for connect, answer and
+ * body together.
  */
-export function createPost(provider: Provider, timeoutMs: number, read: BodyReader): Post {
-  // Every request goes through the wire check of its call, if it has one (wire-check.ts).
-  const http = ky.create({
-    retry: 0,
-    timeout: timeoutMs,
-    throwHttpErrors: false,
-    dispatcher: wireDispatcher,
-  } as Options);
+export function createPost(
+  provider: Provider,
+  timeoutMs: number,
+  read: BodyReader,
+  options: PostOptions = {},
+): Post {
+  const pool = new Pool(options.agent);
 
-  return async ({ url, token, authorization, payload }) => {
-    const secret = token.reveal();
-    const started = performance.now();
-    const failed = (err: unknown): UpstreamReply => {
-      const { failure, sent, message } = describeFailure(err, timeoutMs);
-      return {
-        answered: false,
-        provider,
-        failure,
-        sent,
-        message: scrub(message, secret),
-        durationMs: performance.now() - started,
-      };
-    };
-
-    let response: Response;
-    try {
-      await readyForWireChecks();
-      response = await http.post(url, { ...payload, headers: { authorization: authorization(secret) } });
-    } catch (err) {
-      return failed(err);
-    }
-    let text: string;
-    try {
-      // ky's timeout stops at the headers; the body gets what is left of the same budget.
-      text = await readText(response, Math.max(1, timeoutMs - (performance.now() - started)));
-    } catch (err) {
-      return failed(err);
-    }
-
-    // An upstream may echo the token back (e.g. "invalid token …"): scrub before anything is kept.
-    const clean = scrub(text, secret);
-    const body = parseJson(clean);
-    const { code, message, charge } = read(body);
-    const status = response.status;
-    const chargeKnown =
-      charge !== null && !statusHidesCharge(status) && !(status >= 200 && status < 300 && code === null);
-    return {
-      answered: true,
-      provider,
-      httpStatus: status,
-      code,
-      message,
-      charge: chargeKnown ? charge : 0,
-      chargeKnown,
-      body,
-      raw: cut(clean, RAW_LIMIT_BYTES),
-      durationMs: performance.now() - started,
-    };
+  return (request) => {
+    // Read now, before anything awaits: the call scope lasts only for its send's synchronous run (wire-check.ts).
+    const call = currentWireCall();
+    return post(pool, request, call, provider, timeoutMs, read);
   };
 }
 
-/**
- * Reads the whole body, or gives up when it stalls past `ms`. A reader (not `response.text()`) so that
- * the stream can be cancelled, which makes undici drop the half-read socket instead of keeping it.
- */
-async function readText(response: Response, ms: number): Promise<string> {
-  const stream = response.body;
-  if (stream === null) return '';
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<null>((resolve) => {
-    timer = setTimeout(resolve, ms, null);
-  });
-  try {
-    for (;;) {
-      const next = await Promise.race([reader.read(), expired]);
-      if (next === null) {
-        reader.cancel().catch(() => {
-          // Cancelling a stream that is already erroring can reject; the socket is gone either way.
-        });
-        throw new BodyTimeoutError('body stalled');
-      }
-      if (next.done) break;
-      chunks.push(next.value);
-    }
-  } finally {
-    clearTimeout(timer);
+async function post(
+  pool: Pool,
+  { url, token, authorization, payload }: PostRequest,
+  call: WireCall | undefined,
+  provider: Provider,
+  timeoutMs: number,
+  read: BodyReader,
+): Promise<UpstreamReply> {
+  const secret = token.reveal();
+  const started = performance.now();
+  const target = pool.target(url);
+  const { contentType, body } = encode(payload);
+  const headers = {
+    'content-type': contentType,
+    'content-length': body.length,
+    authorization: authorization(secret),
+    // What fetch sent: the upstreams see the same request as before.
+    accept: '*/*',
+    'user-agent': 'node',
+  };
+  const deadline = started + timeoutMs;
+  let result = await exchange(target, headers, body, call, deadline);
+  if (!result.ok && result.stale) {
+    // A kept-alive connection the server had closed, found before anything was written: the request
+    // never left, so it goes once more, on a new connection (its idle siblings are likely dead too).
+    pool.dropIdle(target);
+    result = await exchange(target, headers, body, call, deadline);
   }
-  if (chunks.length === 1) return decoder.decode(chunks[0]);
-  return decoder.decode(Buffer.concat(chunks));
+  const durationMs = () => performance.now() - started;
+  if (!result.ok) {
+    const { failure, sent, message } = describeFailure(result.error, timeoutMs, result.written);
+    return {
+      answered: false,
+      provider,
+      failure,
+      sent,
+      message: scrub(message, secret),
+      durationMs: durationMs(),
+    };
+  }
+
+  // An upstream may echo the token back (e.g. "invalid token …"): scrub before anything is kept.
+  const clean = scrub(result.text, secret);
+  const parsed = parseJson(clean);
+  const { code, message, charge } = read(parsed);
+  const status = result.status;
+  const chargeKnown =
+    charge !== null && !statusHidesCharge(status) && !(status >= 200 && status < 300 && code === null);
+  return {
+    answered: true,
+    provider,
+    httpStatus: status,
+    code,
+    message,
+    charge: chargeKnown ? charge : 0,
+    chargeKnown,
+    body: parsed,
+    raw: cut(clean, RAW_LIMIT_BYTES),
+    durationMs: durationMs(),
+  };
+}
+
+/** Where a URL's requests go: its request options (pool included), worked out once. */
+interface Target {
+  readonly options: RequestOptions;
+  readonly send: typeof httpRequest;
+  readonly agent: HttpAgent;
+}
+
+/**
+ * One client's connections: a keep-alive agent per scheme, no cap on sockets per origin (as undici's
+ * default: the worker has up to ~100 calls in flight, none should queue for a socket), the most
+ * recently used idle socket first.
+ */
+class Pool {
+  readonly #targets = new Map<string, Target>();
+  readonly #agents = new Map<string, HttpAgent>();
+  readonly #given: HttpAgent | undefined;
+
+  constructor(agent?: HttpAgent) {
+    this.#given = agent;
+  }
+
+  target(url: string): Target {
+    let target = this.#targets.get(url);
+    if (target === undefined) {
+      const parsed = new URL(url);
+      const https = parsed.protocol === 'https:';
+      const agent = this.#given ?? this.#agent(https);
+      target = {
+        options: { ...urlToHttpOptions(parsed), method: 'POST', agent },
+        send: https ? httpsRequest : httpRequest,
+        agent,
+      };
+      this.#targets.set(url, target);
+    }
+    return target;
+  }
+
+  /** Destroys the idle connections to the target's origin, so that its next request opens a new one. */
+  dropIdle(target: Target): void {
+    const name = target.agent.getName(target.options as Parameters<HttpAgent['getName']>[0]);
+    for (const socket of target.agent.freeSockets[name] ?? []) socket.destroy();
+  }
+
+  #agent(https: boolean): HttpAgent {
+    const scheme = https ? 'https:' : 'http:';
+    let agent = this.#agents.get(scheme);
+    if (agent === undefined) {
+      const options = { keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' as const };
+      agent = https ? new HttpsAgent(options) : new HttpAgent(options);
+      this.#agents.set(scheme, agent);
+    }
+    return agent;
+  }
+}
+
+type Exchange =
+  | { readonly ok: true; readonly status: number; readonly text: string }
+  | {
+      readonly ok: false;
+      readonly error: unknown;
+      /** Whether the request had been handed to its socket (`end()` called): then it may have been received. */
+      readonly written: boolean;
+      /** A kept-alive socket that turned out dead before anything was written: safe to send again once. */
+      readonly stale: boolean;
+    };
+
+/**
+ * One request and its answer, within `deadline` (performance.now() time). Nothing is written until
+ * the request has a connected socket: then the call's wire check is asked, and only if it says yes
+ * is the whole request handed over (`end(body)`). Never rejects.
+ */
+function exchange(
+  target: Target,
+  headers: Record<string, string | number>,
+  body: Buffer,
+  call: WireCall | undefined,
+  deadline: number,
+): Promise<Exchange> {
+  return new Promise((resolve) => {
+    let written = false;
+    let settled = false;
+    const request: ClientRequest = target.send({ ...target.options, headers });
+    const finish = (result: Exchange) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    // Every error ends the exchange; later ones (the destroy's own, a socket closing) are ignored.
+    const fail = (error: unknown, stale = false) => {
+      if (settled) return;
+      finish({ ok: false, error, written, stale });
+      request.destroy();
+    };
+    const timer = setTimeout(
+      () => fail(new DeadlineError('deadline')),
+      Math.max(1, deadline - performance.now()),
+    );
+    request.on('error', (err) => fail(err, request.reusedSocket && !written));
+    request.once('socket', (socket: Socket) => {
+      if (request.reusedSocket) return writeOn(socket);
+      call?.observer?.connected();
+      // A TLS socket is ready for the request once its handshake is done, a TCP socket once connected.
+      const ready = 'encrypted' in socket ? 'secureConnect' : socket.connecting ? 'connect' : undefined;
+      if (ready === undefined) writeOn(socket);
+      else socket.once(ready, () => writeOn(socket));
+    });
+    const writeOn = (socket: Socket) => {
+      if (settled) return;
+      if (request.reusedSocket && (socket.destroyed || socket.readableEnded || !socket.writable)) {
+        return fail(
+          Object.assign(new Error('kept-alive connection already closed'), { code: 'ECONNRESET' }),
+          true,
+        );
+      }
+      if (call?.check && !call.check()) {
+        return fail(
+          Object.assign(new Error('too late for its slot at the wire: not sent'), { code: LATE_AT_WIRE }),
+        );
+      }
+      written = true;
+      if (call?.observer) call.observer.written(performance.now() - (call.checkedAt ?? performance.now()));
+      request.end(body);
+    };
+    request.on('response', (response: IncomingMessage) => readBody(response, finish, fail));
+  });
+}
+
+/** Reads the whole answer; the exchange's deadline covers it (a stalled body is a timeout). */
+function readBody(
+  response: IncomingMessage,
+  finish: (result: Exchange) => void,
+  fail: (error: unknown) => void,
+): void {
+  const chunks: Buffer[] = [];
+  response.on('data', (chunk: Buffer) => chunks.push(chunk));
+  response.on('end', () => {
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    finish({ ok: true, status: response.statusCode ?? 0, text: decoder.decode(bytes) });
+  });
+  response.on('error', fail);
+  // Closed before its end without an error event: the connection dropped mid-answer.
+  response.on('close', () => {
+    if (!response.complete) fail(Object.assign(new Error('answer cut short'), { code: 'ECONNRESET' }));
+  });
+}
+
+/** The body's bytes and content type. */
+function encode(payload: Payload): { contentType: string; body: Buffer } {
+  if (payload.kind === 'json') {
+    return { contentType: 'application/json', body: Buffer.from(JSON.stringify(payload.value)) };
+  }
+  return encodeForm(payload.fields);
+}
+
+/**
+ * multipart/form-data of text fields, laid out as fetch encodes a FormData (RFC 7578, WHATWG's
+ * escapes): name escapes for `"`, CR and LF, line breaks in values sent as CRLF. The boundary is
+ * random per request, so no value can be made to hold it. The sandbox's parser and undici's read it
+ * back (test/upstreams/wire-format.test.ts).
+ */
+export function encodeForm(fields: Readonly<Record<string, string>>): { contentType: string; body: Buffer } {
+  const boundary = `----formdata-fulfillment-${randomUUID()}`;
+  let text = '';
+  for (const name in fields) {
+    const value = fields[name]!;
+    text += `--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"\r\n\r\n${crlf(value)}\r\n`;
+  }
+  text += `--${boundary}--\r\n`;
+  return { contentType: `multipart/form-data; boundary=${boundary}`, body: Buffer.from(text) };
+}
+
+function crlf(text: string): string {
+  return text.includes('\n') || text.includes('\r') ? text.replace(/\r?\n|\r/g, '\r\n') : text;
+}
+
+function escapeName(name: string): string {
+  return crlf(name).replace(/\n/g, '%0A').replace(/\r/g, '%0D').replace(/"/g, '%22');
 }
 
 function parseJson(text: string): unknown {

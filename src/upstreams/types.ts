@@ -39,10 +39,11 @@ export interface AnsweredReply {
 }
 
 /**
- * No HTTP answer. `sent` is false only when the request provably never reached the upstream
- * (connection refused, DNS failure, or `late`: its wire check held it back before anything was
- * written): then nothing can have been charged. Otherwise (timeout, reset
- * after connect) the call may have been charged and the ledger records it as unknown.
+ * No HTTP answer. `sent` is false only when the request provably never reached the upstream: it
+ * failed before the transport handed it to its socket (connection refused, DNS failure, a timeout
+ * while connecting, or `late`: its wire check held it back), so nothing can have been charged.
+ * Otherwise (timeout, reset after it was written) the call may have been charged and the ledger
+ * records it as unknown.
  */
 export interface UnansweredReply {
   readonly answered: false;

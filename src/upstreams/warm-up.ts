@@ -6,7 +6,7 @@ import { createVvtoolClient } from './vvtool/client.js';
 
 /**
  * Runs each client once against a throwaway server on 127.0.0.1, before a worker takes jobs. A
- * process's first HTTP call pays one-time costs (undici and ky load lazily, FormData's encoder, JIT):
+ * process's first HTTP call pays one-time costs (node:http's lazy parts, the first connection, JIT):
  * tens of milliseconds between the limiter's last check and the request leaving, enough to crowd the
  * upstream's sliding second. Paid here instead. Touches nothing outside this machine.
  */

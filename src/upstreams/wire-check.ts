@@ -1,71 +1,67 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /**
  * A last check right at the wire. A call's request may wait after the caller's own last check:
  * for a connection to open, for other work on the event loop. For a rate-limited call that wait
- * is lateness the limiter never saw. Every upstream request goes through `wireDispatcher`, which
- * asks the check of the call it belongs to (set by `checkedAtWire`) when undici has the request
- * on a connected socket and is about to write its headers (the handler's `onConnect`). A check that
- * says no aborts the request there: nothing was written, so nothing can have been charged, and the
- * reply says so (failure 'late', not sent).
+ * is lateness the limiter never saw. The transport (transport.ts) asks the check of the call a
+ * request belongs to (set by `checkedAtWire`) when the request has a connected socket, right before
+ * it writes anything. A check that says no destroys the request there: nothing was written, so
+ * nothing can have been charged, and the reply says so (failure 'late', not sent).
+ *
+ * How a request finds its call: not through AsyncLocalStorage, whose hooks, once on, tax every
+ * promise of the process (BullMQ and ioredis make many per job). `checkedAtWire` and `timedAtWire`
+ * set the call's scope for the synchronous run of `send` only, and the transport reads it as its
+ * post starts. So `send` must start its request before its first `await`: the processor's chain
+ * (upstreams.call → client → post) does, and test/pipeline/one-call.test.ts and
+ * test/upstreams/wire-check.test.ts fail if it stops doing so.
  */
 
-/** The code of the error a request is aborted with when its wire check says no. */
+/** The code of the error a request is destroyed with when its wire check says no. */
 export const LATE_AT_WIRE = 'FULFILLMENT_LATE_AT_WIRE';
 
-type Check = () => boolean;
-type Abort = (err: Error) => void;
-interface Dispatcher {
-  dispatch(options: unknown, handler: object): boolean;
+export type Check = () => boolean;
+
+/** Told about the requests of the calls it times (WireWatch, src/limiter/wire.ts). */
+export interface WireObserver {
+  /** The request was handed to its socket (`end()`), `delayMs` after its call's check. */
+  written(delayMs: number): void;
+  /** The request got a new connection rather than a kept-alive one. */
+  connected(): void;
 }
 
-const checks = new AsyncLocalStorage<Check>();
-/** Where Node's fetch (undici) keeps its global dispatcher, once fetch has run. */
-const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
-let ready: Promise<void> | undefined;
+/** What the transport needs of the call a request belongs to. */
+export interface WireCall {
+  readonly check?: Check;
+  readonly observer?: WireObserver;
+  /** performance.now() of the check the observer times from. */
+  readonly checkedAt?: number;
+}
 
-/** Runs `send` (which makes one upstream request) with `check` asked at its request's wire. */
+let current: WireCall | undefined;
+
+/** Runs `send` (which starts one upstream request synchronously) with `check` asked at its request's wire. */
 export function checkedAtWire<T>(check: Check, send: () => Promise<T>): Promise<T> {
-  return checks.run(check, send);
+  return within({ ...current, check }, send);
 }
 
-/** fetch sets up its global dispatcher on first use: a data URL does that without any network. */
-export function readyForWireChecks(): Promise<void> {
-  ready ??= fetch('data:,').then(
-    () => undefined,
-    () => undefined,
-  );
-  return ready;
+/** Runs `send` with its request reported to `observer`, timed from `checkedAt` (performance.now()). */
+export function timedAtWire<T>(
+  observer: WireObserver,
+  checkedAt: number,
+  send: () => Promise<T>,
+): Promise<T> {
+  return within({ ...current, observer, checkedAt }, send);
 }
 
-/** fetch's own dispatcher, with the wire check of the calling context on each request. */
-export const wireDispatcher: Dispatcher = {
-  dispatch(options, handler) {
-    const base = (globalThis as unknown as Record<symbol, Dispatcher | undefined>)[GLOBAL_DISPATCHER];
-    if (!base) throw new Error('fetch has no dispatcher yet: await readyForWireChecks() first');
-    const check = checks.getStore();
-    return base.dispatch(options, check ? guarded(handler, check) : handler);
-  },
-};
+/** The call whose `send` is running right now, if any: read by the transport as a post starts. */
+export function currentWireCall(): WireCall | undefined {
+  return current;
+}
 
-/** The handler, with `onConnect` asking the check first; everything else is the handler's own. */
-function guarded(handler: object, check: Check): object {
-  return new Proxy(handler, {
-    get(target, key) {
-      if (key === 'onConnect') {
-        return (abort: Abort, ...rest: unknown[]) => {
-          if (!check()) {
-            abort(
-              Object.assign(new Error('too late for its slot at the wire: not sent'), { code: LATE_AT_WIRE }),
-            );
-            return;
-          }
-          const onConnect = (target as { onConnect?: (abort: Abort, ...rest: unknown[]) => void }).onConnect;
-          onConnect?.call(target, abort, ...rest);
-        };
-      }
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+function within<T>(call: WireCall, send: () => Promise<T>): Promise<T> {
+  const outer = current;
+  current = call;
+  try {
+    return send();
+  } finally {
+    current = outer;
+  }
 }

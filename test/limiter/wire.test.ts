@@ -1,32 +1,44 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import ky from 'ky';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/config/index.js';
 import { WireWatch } from '../../src/limiter/index.js';
+import { createVvtoolClient } from '../../src/upstreams/index.js';
 
-// Check-to-wire, on a real request over loopback: from the limiter's last check in an async context
-// to the moment undici writes the request's headers, through ky as the upstream clients use it.
+// Check-to-wire, on a real request over loopback: from the limiter's last check to the moment the
+// upstream client hands the request to its socket, through the client the processor uses.
 let server: Server;
-let url: string;
+let baseUrl: string;
+const token = new Secret('tok-wire-watch-5e1a');
+const request = { tid: '1', shop_id: 's', out_sid: 'YT1', company_code: 'YTO' };
 beforeAll(async () => {
-  server = createServer((_req, res) => res.end('ok'));
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('{"code":0}'));
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 describe('WireWatch', () => {
-  it('times a request made in a checked call, from the check to its headers on the socket', async () => {
+  it('times a request made in a checked call, from the check to its write on the socket', async () => {
     const wire = new WireWatch();
+    const client = createVvtoolClient({ baseUrl, timeoutMs: 5_000 });
     try {
-      await wire.timed(performance.now(), () => ky.get(url, { retry: 0 }).text());
-      expect(wire.stats().sends).toBe(1);
-      expect(wire.stats().connections).toBe(1);
+      expect(await wire.timed(performance.now(), () => client.send(token, request))).toMatchObject({
+        answered: true,
+      });
+      expect(wire.stats()).toEqual({ sends: 1, connections: 1 });
       expect(wire.recentHighMs()).toBeGreaterThan(0);
+      // The next call goes on the kept-alive connection: timed, no new connection.
+      await wire.timed(performance.now(), () => client.send(token, request));
+      expect(wire.stats()).toEqual({ sends: 2, connections: 1 });
     } finally {
       wire.close();
     }
@@ -34,10 +46,29 @@ describe('WireWatch', () => {
 
   it('times nothing for a request no check came before', async () => {
     const wire = new WireWatch();
+    const client = createVvtoolClient({ baseUrl, timeoutMs: 5_000 });
     try {
-      await ky.get(url, { retry: 0 }).text();
+      await client.send(token, request);
       expect(wire.stats().sends).toBe(0);
       expect(wire.recentHighMs()).toBe(0);
+    } finally {
+      wire.close();
+    }
+  });
+
+  it('times only the request started in its call, not one started after it returned', async () => {
+    const wire = new WireWatch();
+    const client = createVvtoolClient({ baseUrl, timeoutMs: 5_000 });
+    try {
+      let later: Promise<unknown> | undefined;
+      await wire.timed(performance.now(), async () => {
+        const reply = await client.send(token, request);
+        // Started after an await: outside the call's synchronous scope, so not this call's request.
+        later = client.send(token, request);
+        return reply;
+      });
+      await later;
+      expect(wire.stats().sends).toBe(1);
     } finally {
       wire.close();
     }

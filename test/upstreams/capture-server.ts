@@ -16,7 +16,7 @@ export interface CapturedRequest {
  * What the server does with a request:
  * - an HTTP answer (`body` as text, or an object sent as JSON),
  * - `stall`: never answer, `stall-body`: send headers and half a body, then nothing,
- * - `close`: end the socket without an answer (undici sees "other side closed"),
+ * - `close`: end the socket without an answer (node:http sees "socket hang up"),
  * - `rst`: reset the connection (TCP RST: ECONNRESET).
  */
 export type Answer =

@@ -99,9 +99,8 @@ describe('transport failures come back as unanswered replies, never as throws', 
 });
 
 describe('connections', () => {
-  // undici hands a socket back to its pool one event-loop turn after the body ends. Calls in a worker
-  // are always further apart than that (Redis round trips in between); back to back, undici opens a
-  // second socket and then alternates between the two, reusing both.
+  // node:http hands a socket back to its pool a tick after the body ends; calls in a worker are
+  // further apart than that (Redis round trips in between).
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
   it('reuses one keep-alive connection for sequential calls', async () => {

@@ -1,6 +1,10 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/index.js';
+import { parseFormBody } from '../../src/sandbox/form-body.js';
+import { startSandbox } from '../../src/sandbox/index.js';
 import { createDamaijiaClient, createVvtoolClient } from '../../src/upstreams/index.js';
+import { encodeForm } from '../../src/upstreams/transport.js';
 import { type CaptureServer, formFields, startCaptureServer } from './capture-server.js';
 
 const TOKEN = 'tok-wire-5f1c0e9a7b3d';
@@ -97,6 +101,59 @@ describe('vv-tool send on the wire', () => {
       company_code: 'SF',
       is_split: '0',
     });
+  });
+});
+
+describe('the multipart body the transport encodes', () => {
+  it('is read back field for field by the sandbox and by the platform (undici) parser', async () => {
+    // Names as the client sends them (plain words); values anything a job may carry.
+    const name = fc.stringMatching(/^[a-z_]{1,12}$/);
+    const value = fc.string({ maxLength: 40, unit: 'grapheme' });
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(name, value, { maxKeys: 10 }), async (fields) => {
+        const { contentType, body } = encodeForm(fields);
+        // Line breaks go as CRLF, as fetch sends a FormData.
+        const expected = Object.fromEntries(
+          Object.entries(fields).map(([k, v]) => [k, v.replace(/\r\n|\r|\n/g, '\r\n')]),
+        );
+        expect(parseFormBody(contentType, body)).toEqual(expected);
+        const platform = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+        expect(Object.fromEntries(platform)).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('escapes quotes and line breaks in names as FormData does', () => {
+    const { contentType, body } = encodeForm({ 'a"b': '1', 'c\nd': '2' });
+    expect(body.toString()).toContain('name="a%22b"');
+    expect(parseFormBody(contentType, body)).toEqual({ 'a"b': '1', 'c\r\nd': '2' });
+  });
+
+  it('is what the sandbox records of a vv-tool send', async () => {
+    const VV = 'tok-wire-sandbox-3b9d';
+    const sandbox = await startSandbox({ accounts: [{ token: VV, label: 'vv', provider: 'vvtool' }] });
+    try {
+      const client = createVvtoolClient({ baseUrl: sandbox.url, timeoutMs: 5_000 });
+      const request = {
+        tid: '4012345678901234567',
+        shop_id: '1234567',
+        out_sid: 'YT9876543210',
+        company_code: 'YTO',
+        sub_tid: '11,12',
+        is_split: 1,
+        feature: 'identCode=tid1:识别码 1,识别码 2|tid2:"x"',
+      } as const;
+      expect(await client.send(new Secret(VV), request)).toMatchObject({
+        answered: true,
+        code: 0,
+        charge: 1,
+      });
+      expect(sandbox.calls()).toHaveLength(1);
+      expect(sandbox.calls()[0]!.fields).toEqual({ ...request, is_split: '1' });
+    } finally {
+      await sandbox.close();
+    }
   });
 });
 

@@ -30,11 +30,11 @@ export function createDamaijiaClient(opts: { baseUrl: string; timeoutMs: number 
         waybill_no: r.waybill_no,
         waybillNo: r.waybill_no,
       };
-      return post({ url: deliveryUrl, token, authorization, payload: { json } });
+      return post({ url: deliveryUrl, token, authorization, payload: { kind: 'json', value: json } });
     },
     sync(token, r) {
       const json = { orderSns: r.orderSns, ownerId: r.ownerId };
-      return post({ url: syncUrl, token, authorization, payload: { json } });
+      return post({ url: syncUrl, token, authorization, payload: { kind: 'json', value: json } });
     },
   };
 }

@@ -29,13 +29,18 @@ export function createVvtoolClient(opts: { baseUrl: string; timeoutMs: number })
   const post = createPost('vvtool', opts.timeoutMs, readVvtoolBody);
   return {
     send(token, request) {
-      // multipart/form-data, as the document's examples send it; undici writes the boundary.
-      const form = new FormData();
+      // multipart/form-data, as the document's examples send it (encoded by the transport).
+      const fields: Record<string, string> = {};
       for (const field of SEND_FIELDS) {
         const value = request[field];
-        if (value !== undefined && value !== null) form.append(field, String(value));
+        if (value !== undefined && value !== null) fields[field] = String(value);
       }
-      return post({ url, token, authorization: (secret) => `Bearer ${secret}`, payload: { body: form } });
+      return post({
+        url,
+        token,
+        authorization: (secret) => `Bearer ${secret}`,
+        payload: { kind: 'form', fields },
+      });
     },
   };
 }

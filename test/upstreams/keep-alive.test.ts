@@ -1,0 +1,141 @@
+import { Agent, type ClientRequest } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/config/index.js';
+import { createVvtoolClient, readVvtoolBody, type UpstreamReply } from '../../src/upstreams/index.js';
+import { createPost, type PostRequest } from '../../src/upstreams/transport.js';
+import { checkedAtWire } from '../../src/upstreams/wire-check.js';
+import { type CaptureServer, startCaptureServer } from './capture-server.js';
+
+// The one resend the transport allows itself, and the cases it must not resend. A kept-alive
+// connection found closed before anything was written: the request never left, so it goes once
+// more on a new connection. Anything that fails after the request was handed to its socket may have
+// reached the upstream (and been charged): never sent again, and the reply says sent.
+const token = new Secret('tok-keep-alive-7c2f');
+const request = { tid: '9', shop_id: 's', out_sid: 'YT9', company_code: 'YTO' };
+let server: CaptureServer;
+beforeAll(async () => {
+  server = await startCaptureServer(() => ({ body: { code: 0, msg: '成功' } }));
+});
+afterAll(async () => {
+  await server.close();
+});
+
+/** A pool whose next reused connection is found closed, as when the server closed it while idle. */
+class ClosingAgent extends Agent {
+  closeNextReused = false;
+  override reuseSocket(socket: Duplex, req: ClientRequest): void {
+    super.reuseSocket(socket, req);
+    if (this.closeNextReused) {
+      this.closeNextReused = false;
+      socket.destroy();
+    }
+  }
+}
+
+function postVia(
+  agent: Agent,
+  timeoutMs = 5_000,
+): (payload?: PostRequest['payload']) => Promise<UpstreamReply> {
+  const post = createPost('vvtool', timeoutMs, readVvtoolBody, { agent });
+  return (payload = { kind: 'form', fields: { tid: '9' } }) =>
+    post({ url: `${server.baseUrl}/tool/erps/send`, token, authorization: (t) => `Bearer ${t}`, payload });
+}
+
+describe('kept-alive connections', () => {
+  it('sends once more, on a new connection, when the kept-alive one is found closed before writing', async () => {
+    const agent = new ClosingAgent({ keepAlive: true });
+    const post = postVia(agent);
+    try {
+      const requestsBefore = server.requests.length;
+      const connectionsBefore = server.connections;
+      expect(await post()).toMatchObject({ answered: true, code: 0 });
+      agent.closeNextReused = true;
+      let asked = 0;
+      const reply = await checkedAtWire(
+        () => {
+          asked += 1;
+          return true;
+        },
+        () => post(),
+      );
+      expect(reply).toMatchObject({ answered: true, code: 0 });
+      // Asked once: at the new connection, where the request was written (the closed one never got that far).
+      expect(asked).toBe(1);
+      expect(server.requests.length - requestsBefore).toBe(2);
+      expect(server.connections - connectionsBefore).toBe(2);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('never sends again when the server closes the reused connection after reading the request', async () => {
+    const agent = new Agent({ keepAlive: true });
+    const post = postVia(agent);
+    try {
+      const requestsBefore = server.requests.length;
+      const connectionsBefore = server.connections;
+      expect(await post()).toMatchObject({ answered: true });
+      server.respond(() => ({ fault: 'close' }));
+      const reply = await post();
+      expect(reply).toMatchObject({ answered: false, failure: 'reset', sent: true });
+      // Both requests on the one connection: the second was not sent again on a new one.
+      expect(server.requests.length - requestsBefore).toBe(2);
+      expect(server.connections - connectionsBefore).toBe(1);
+    } finally {
+      server.respond(() => ({ body: { code: 0, msg: '成功' } }));
+      agent.destroy();
+    }
+  });
+
+  it('a TCP reset after the request was written: reset, sent, not sent again', async () => {
+    const agent = new Agent({ keepAlive: true });
+    const post = postVia(agent);
+    try {
+      const requestsBefore = server.requests.length;
+      expect(await post()).toMatchObject({ answered: true });
+      server.respond(() => ({ fault: 'rst' }));
+      expect(await post()).toMatchObject({ answered: false, failure: 'reset', sent: true });
+      expect(server.requests.length - requestsBefore).toBe(2);
+    } finally {
+      server.respond(() => ({ body: { code: 0, msg: '成功' } }));
+      agent.destroy();
+    }
+  });
+
+  it('a deadline that passes before the request has a socket: timeout, not sent', async () => {
+    // One socket, held by a call the server never answers: the second call waits for a socket.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      server.respond(() => ({ fault: 'stall' }));
+      const requestsBefore = server.requests.length;
+      const holding = postVia(agent, 1_000)();
+      await until(() => server.requests.length > requestsBefore);
+      const waiting = await postVia(agent, 100)();
+      expect(waiting).toMatchObject({ answered: false, failure: 'timeout', sent: false });
+      expect(await holding).toMatchObject({ answered: false, failure: 'timeout', sent: true });
+      expect(server.requests.length - requestsBefore).toBe(1);
+    } finally {
+      server.respond(() => ({ body: { code: 0, msg: '成功' } }));
+      agent.destroy();
+    }
+  });
+
+  it('calls in flight at once each get a connection of their own (no cap that queues them)', async () => {
+    const own = await startCaptureServer(() => ({ body: { code: 0 } }));
+    try {
+      const client = createVvtoolClient({ baseUrl: own.baseUrl, timeoutMs: 5_000 });
+      const replies = await Promise.all(Array.from({ length: 30 }, () => client.send(token, request)));
+      expect(replies.every((reply) => reply.answered)).toBe(true);
+      expect(own.connections).toBe(30);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+/** Polls `done` every few ms, for at most 2 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (!done()) throw new Error('condition not met within 2 s');
+}
