@@ -96,13 +96,6 @@ export interface AccountState {
 const LAG_RESOLUTION_MS = 10;
 /** The most lag the gate widens an account's spacing for, ms. */
 const MAX_LAG_MS = 100;
-/**
- * The lag a process reports for its first second of calls, before it has measured any while busy,
- * ms. Its start is when it is likeliest to stall (its jobs arriving at once, code still cold, other
- * processes starting beside it), and a call late beyond its allowance is refused at the socket and
- * loses its slot: better to space the first second a little wider and let its calls be that late.
- */
-const STARTING_LAG_MS = 100;
 /** The least tolerance: timers and the event loop make a call this late even on a calm host, ms. */
 const TOLERANCE_FLOOR_MS = 10;
 /**
@@ -174,18 +167,12 @@ export class AccountLimiter {
   /**
    * How much this process has lagged lately, ms: its event-loop lag (p99 beyond the sampling
    * interval) over the last second and the one before (a stall is likelier right after another),
-   * capped at MAX_LAG_MS; at least STARTING_LAG_MS in the first second after the first ask. The gate
-   * widens the account's spacing by it while it lasts, and lets this process's calls be that much
-   * later. Zero when calm.
+   * capped at MAX_LAG_MS. The gate widens the account's spacing by it while it lasts, and lets this
+   * process's calls be that much later. Zero when calm.
    */
   recentLagMs(): number {
     const now = performance.now();
-    if (this.#lagReadAt === 0) {
-      // The first ask: what the histogram holds is idle time, not work. Assume a start's stall.
-      this.#lag.reset();
-      this.#lagReadAt = now;
-      this.#recentLagMs = STARTING_LAG_MS;
-    } else if (now - this.#lagReadAt >= 1_000) {
+    if (now - this.#lagReadAt >= 1_000) {
       // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
       const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
       const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, loop));
