@@ -2,13 +2,13 @@ import { DEFAULTS } from '../../src/config/index.js';
 import type { CallRecord } from '../../src/sandbox/index.js';
 import { addBulkInChunks, type BareOptions, openBareQueue, startBareWorkers } from '../baselines/bare.js';
 import { type BenchAccount, makeAccounts } from '../lib/accounts.js';
-import { allReady } from '../lib/children.js';
-import type { Benchmark } from '../lib/context.js';
+import { allReady, type Child } from '../lib/children.js';
+import type { BenchContext, Benchmark } from '../lib/context.js';
 import { interleaved } from '../lib/payloads.js';
 import { enqueueWithBatch, openProduct, productEnv, startProductWorkers } from '../lib/product.js';
 import { withRig } from '../lib/rig.js';
 import { wireNote } from '../lib/sampling.js';
-import { startSandboxProcess } from '../lib/sandbox-process.js';
+import { type SandboxProcess, startSandboxProcess } from '../lib/sandbox-process.js';
 import { fmt, met, type Row, ratio } from '../lib/table.js';
 import { now, pollUntil, sleep } from '../lib/time.js';
 import { maxPerAccount } from '../lib/window.js';
@@ -42,9 +42,9 @@ interface Measured {
 
 /**
  * One account at 10/s, 3 worker processes, a 30 s backlog: the rate achieved and the most calls the
- * upstream saw in any sliding second, for the product and for three plain limiters. The four run at
- * once, each on its own account, queue and prefix, against one sandbox: 40 calls/s in all is no load
- * for 2 cores, and the same moment gives every variant the same machine.
+ * upstream saw in any sliding second, for the product and for three plain limiters, each on its own
+ * account, queue and prefix, against one sandbox: the product alone, then the three baselines at once
+ * (their processes' start would starve the product's; see runWindow's caller).
  */
 export const limiterOne: Benchmark = {
   name: 'limiter-one',
@@ -75,12 +75,20 @@ export const limiterOne: Benchmark = {
         [b105, 'lim1-b105', { limiter: 'bottleneck', minTime: 105 }],
         [bullmq, 'lim1-bullmq', { limiter: 'bullmq' }],
       ];
-      // Workers first, idle on empty queues, so that 12 processes starting on 2 cores do not overlap
-      // the measurement; then every backlog at once.
-      const workers = rig.track(startProductWorkers(PROCESSES, env));
-      const backlogs: Array<() => Promise<void>> = [
+      // Two windows, each with its workers started first, idle on empty queues: the product alone,
+      // then the three baselines together. Nine baseline processes starting on 2 cores beside the
+      // product's three would starve them of CPU for their first second or two, and a product call
+      // that cannot leave on time is held back (the bound comes first): that measures the neighbours.
+      const productWorkers = rig.track(startProductWorkers(PROCESSES, env));
+      const startedAt = new Map<string, number>();
+      await runWindow(ctx, sandbox, productWorkers, variants.slice(0, 1), startedAt, [
         () => enqueueWithBatch(client.service, interleaved([product.id], BACKLOG)),
-      ];
+      ]);
+      const wire = await wireNote(productWorkers);
+      await rig.stop(productWorkers);
+
+      const bareWorkers: Child[] = [];
+      const backlogs: Array<() => Promise<void>> = [];
       for (const [account, tag, options] of bareSetups) {
         const prefix = rig.prefix(tag);
         const bare = openBareQueue(prefix);
@@ -95,32 +103,12 @@ export const limiterOne: Benchmark = {
           limiter: 'none',
           ...options,
         };
-        workers.push(...rig.track(startBareWorkers(PROCESSES, full, tag)));
+        bareWorkers.push(...rig.track(startBareWorkers(PROCESSES, full, tag)));
       }
-      ctx.log(`limiter-one: ${workers.length} worker processes starting`);
-      await allReady(workers);
-      const started = now();
-      await Promise.all(backlogs.map((enqueue) => enqueue()));
-      ctx.log(`limiter-one: running ${DURATION_MS / 1000} s`);
-      await sleep(DURATION_MS);
-      // Every variant must have had its full window after its own first call, however late that came.
-      const firstCalls = await pollUntil(
-        async () => {
-          const firsts = await Promise.all(
-            variants.map(async (v) => (await sandbox.control.calls({ account: v.account.id }))[0]?.at),
-          );
-          const ready = firsts.every((at) => at !== undefined && at + DURATION_MS + 200 <= now());
-          return ready ? firsts : undefined;
-        },
-        MAX_START_MS,
-        250,
-      );
-      if (!firstCalls)
-        throw new Error(`a variant made no call within ${MAX_START_MS / 1000} s of its backlog`);
+      await runWindow(ctx, sandbox, bareWorkers, variants.slice(1), startedAt, backlogs);
+      await rig.stop(bareWorkers);
       const calls = await sandbox.control.calls();
       const report = await sandbox.control.report();
-      const wire = await wireNote(workers.slice(0, PROCESSES));
-      await rig.stop(workers);
       const byAccount = new Map<string, CallRecord[]>();
       for (const call of calls) {
         if (call.account === null) continue;
@@ -135,7 +123,7 @@ export const limiterOne: Benchmark = {
         const first = own[0]!.at;
         if (first + DURATION_MS > now()) {
           throw new Error(
-            `${variant.label}: first call ${fmt(first - started)} ms after start, ${own.length} calls: too late to measure`,
+            `${variant.label}: first call ${fmt(first - startedAt.get(variant.key)!)} ms after start, ${own.length} calls: too late to measure`,
           );
         }
         const inWindow = own.filter((call) => call.at >= first && call.at < first + DURATION_MS).length;
@@ -144,7 +132,7 @@ export const limiterOne: Benchmark = {
           .filter((violation) => violation.account === variant.account.id)
           .map((violation) => Math.round(violation.at - first));
         detail[variant.key] = {
-          firstCallAfterStartMs: Math.round(first - started),
+          firstCallAfterStartMs: Math.round(first - startedAt.get(variant.key)!),
           overLimitCount: over.length,
           overLimitFirstAtMs: over.slice(0, 20),
         };
@@ -154,7 +142,7 @@ export const limiterOne: Benchmark = {
           sandboxMaxInWindow: report.byAccount[variant.account.id]?.maxInWindow ?? 0,
           refused: own.filter((call) => call.httpStatus === 429).length,
           calls: own.length,
-          firstCallMs: first - started,
+          firstCallMs: first - startedAt.get(variant.key)!,
           gaps: gapsOf(own.map((call) => call.at).filter((at) => at < first + DURATION_MS)),
         });
       }
@@ -214,7 +202,7 @@ export const limiterOne: Benchmark = {
         title: limiterOne.title,
         rows,
         notes: [
-          'All four variants ran at the same time (12 worker processes, 4 accounts, one sandbox), each on its own account and Redis prefix.',
+          'The product ran alone (3 worker processes), then the three baselines at once (9 processes); one sandbox, each variant on its own account and Redis prefix.',
           `Rate: arrivals at the sandbox in the ${DURATION_MS / 1000} s after each variant's first call; window: over every call of the run, by arrival.`,
           wire,
           `Product spacing is (1000 + LIMITER_MARGIN_MS ${MARGIN_MS}) / ${RATE} = ${fmt((1000 + MARGIN_MS) / RATE, 1)} ms, so its ceiling is ${fmt((1000 * RATE) / (1000 + MARGIN_MS), 2)} calls/s. Its arrivals were ${productGaps.medianMs} ms apart at the median; ${productGaps.longCount === 0 ? 'none was longer than 1.5× the spacing' : `${productGaps.longCount} gaps longer than 1.5× the spacing (${productGaps.longMs.map((gap, i) => `${gap} ms at ${fmt(productGaps.longAtMs[i]! / 1000, 1)} s`).join(', ')}) left ${fmt(productGaps.longExcessMs)} ms of the ${DURATION_MS / 1000} s unused`}.`,
@@ -222,7 +210,7 @@ export const limiterOne: Benchmark = {
         raw: {
           durationMs: DURATION_MS,
           backlog: BACKLOG,
-          startedAt: started,
+          startedAt: Object.fromEntries(startedAt),
           measured: Object.fromEntries(measured),
           detail,
         },
@@ -255,4 +243,38 @@ function gapsOf(times: readonly number[]): Gaps {
     longMs: long.slice(0, 20).map(({ gap }) => Math.round(gap)),
     longAtMs: long.slice(0, 20).map(({ at }) => Math.round(at)),
   };
+}
+
+/**
+ * One window: `workers` (already starting) get ready, every backlog goes in at once, and the run lasts
+ * until each variant has had DURATION_MS after its own first call. Records each variant's start.
+ */
+async function runWindow(
+  ctx: BenchContext,
+  sandbox: SandboxProcess,
+  workers: readonly Child[],
+  variants: readonly Variant[],
+  startedAt: Map<string, number>,
+  backlogs: ReadonlyArray<() => Promise<void>>,
+): Promise<void> {
+  const names = variants.map((variant) => variant.label).join(', ');
+  ctx.log(`limiter-one: ${names}: ${workers.length} worker processes starting`);
+  await allReady(workers);
+  const started = now();
+  for (const variant of variants) startedAt.set(variant.key, started);
+  await Promise.all(backlogs.map((enqueue) => enqueue()));
+  ctx.log(`limiter-one: ${names}: running ${DURATION_MS / 1000} s`);
+  await sleep(DURATION_MS);
+  // Every variant must have had its full window after its own first call, however late that came.
+  const firstCalls = await pollUntil(
+    async () => {
+      const firsts = await Promise.all(
+        variants.map(async (v) => (await sandbox.control.calls({ account: v.account.id }))[0]?.at),
+      );
+      return firsts.every((at) => at !== undefined && at + DURATION_MS + 200 <= now()) ? firsts : undefined;
+    },
+    MAX_START_MS,
+    250,
+  );
+  if (!firstCalls) throw new Error(`a variant made no call within ${MAX_START_MS / 1000} s of its backlog`);
 }

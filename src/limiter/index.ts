@@ -168,11 +168,16 @@ export class AccountLimiter {
    * How much this process has lagged lately, ms: its event-loop lag (p99 beyond the sampling
    * interval) over the last second and the one before (a stall is likelier right after another),
    * capped at MAX_LAG_MS. The gate widens the account's spacing by it while it lasts, and lets this
-   * process's calls be that much later. Zero when calm.
+   * process's calls be that much later. Zero when calm, and in the first second after the first ask.
    */
   recentLagMs(): number {
     const now = performance.now();
-    if (now - this.#lagReadAt >= 1_000) {
+    if (this.#lagReadAt === 0) {
+      // The first ask: the histogram holds the process's start (loading, warming up), not work at
+      // its calls. Measured from here; until a second of it is in, the tolerance alone allows.
+      this.#lag.reset();
+      this.#lagReadAt = now;
+    } else if (now - this.#lagReadAt >= 1_000) {
       // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
       const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
       const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, loop));
