@@ -1,4 +1,4 @@
-import { cpSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -58,11 +58,21 @@ function compiledEntry(entry: string): string {
 }
 
 /**
+ * Diagnostics, off by default: BENCH_CPU_PROF=<dir> has the product's children write a V8 CPU
+ * profile there when they exit (see docs/development.md).
+ */
+function diagnosticFlags(name: string): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir && name.startsWith('product') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+/**
  * Starts `node <entry compiled>` with an IPC channel. Output is kept (not printed) so the tables
- * stay readable; it is shown when something fails.
+ * stay readable; it is shown when something fails, and with BENCH_LOG_DIR=<dir> also written to
+ * <dir>/<child name>.log.
  */
 export function startChild(name: string, entry: string, env: Record<string, string>): Child {
-  const handle = spawnChild(name, process.execPath, [compiledEntry(entry)], {
+  const handle = spawnChild(name, process.execPath, [...diagnosticFlags(name), compiledEntry(entry)], {
     cwd: ROOT,
     // Only what the child needs, plus PATH/HOME for node itself: no stray settings from our shell. No
     // embedded records store unless a benchmark asks for one (its PostgreSQL would be measured too).
@@ -76,6 +86,11 @@ export function startChild(name: string, entry: string, env: Record<string, stri
     ipc: true,
   });
   const proc = handle.process;
+  const logDir = process.env.BENCH_LOG_DIR;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    proc.stdout?.pipe(createWriteStream(join(logDir, `${name}.log`)));
+  }
   const fatal: string[] = [];
   let exitCode: number | null | undefined;
   const exited = handle.exited.then(({ code }) => {

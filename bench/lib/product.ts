@@ -22,7 +22,7 @@ export function productEnv(options: ProductEnvOptions): Record<string, string> {
     FULFILLMENT_ACCOUNTS: productAccountsJson(options.accounts),
     VVTOOL_BASE_URL: options.upstreamUrl,
     DAMAIJIA_BASE_URL: options.upstreamUrl,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     SHUTDOWN_GRACE_MS: '5000',
     ...(options.concurrency === undefined ? {} : { WORKER_CONCURRENCY: String(options.concurrency) }),
   };
