@@ -165,10 +165,12 @@ export class AccountLimiter {
   }
 
   /**
-   * How much this process has lagged lately, ms: its event-loop lag (p99 beyond the sampling
-   * interval) over the last second and the one before (a stall is likelier right after another),
-   * capped at MAX_LAG_MS. The gate widens the account's spacing by it while it lasts, and lets this
-   * process's calls be that much later. Zero when calm, and in the first second after the first ask.
+   * How much this process has lagged lately beyond what the tolerance already allows, ms: its
+   * event-loop lag (p99 beyond the sampling interval) over the last second and the one before (a
+   * stall is likelier right after another), less the tolerance's floor (the lateness it allows any
+   * call, which the margin pays for), capped at MAX_LAG_MS. The gate widens the account's spacing by
+   * it while it lasts, and lets this process's calls be that much later. Zero when calm, and in the
+   * first second after the first ask.
    */
   recentLagMs(): number {
     const now = performance.now();
@@ -178,8 +180,10 @@ export class AccountLimiter {
       this.#lag.reset();
       this.#lagReadAt = now;
     } else if (now - this.#lagReadAt >= 1_000) {
-      // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
-      const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
+      // The histogram holds whole timer intervals: the delay is what exceeds the resolution. A
+      // configured tolerance may have no floor to take off.
+      const floor = this.#fixedToleranceMs === undefined ? TOLERANCE_FLOOR_MS : 0;
+      const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS - floor;
       const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, loop));
       this.#recentLagMs = Math.max(lastSecond, this.#previousLagMs);
       this.#previousLagMs = lastSecond;
