@@ -158,32 +158,23 @@ export class AccountLimiter {
 
   /**
    * Spacing between calls of one account with no lag, µs: (1000 ms + margin) / rate. The gate adds
-   * the account's worst recent lag per window divided by the rate: see scripts/gate.lua.
+   * twice the account's worst recent lag per window, spread over the rate: see scripts/gate.lua.
    */
   spacingUs(ratePerSecond: number): number {
     return Math.ceil(((1000 + this.#marginMs) * 1000) / ratePerSecond);
   }
 
   /**
-   * How much this process has lagged lately beyond what the tolerance already allows, ms: its
-   * event-loop lag (p99 beyond the sampling interval) over the last second and the one before (a
-   * stall is likelier right after another), less the tolerance's floor (the lateness it allows any
-   * call, which the margin pays for), capped at MAX_LAG_MS. The gate widens the account's spacing by
-   * it while it lasts, and lets this process's calls be that much later. Zero when calm, and in the
-   * first second after the first ask.
+   * How much this process has lagged lately, ms: its event-loop lag (p99 beyond the sampling
+   * interval) over the last second and the one before (a stall is likelier right after another),
+   * capped at MAX_LAG_MS. The gate widens the account's spacing by twice it while it lasts, and lets
+   * this process's calls be that much later. Zero when calm.
    */
   recentLagMs(): number {
     const now = performance.now();
-    if (this.#lagReadAt === 0) {
-      // The first ask: the histogram holds the process's start (loading, warming up), not work at
-      // its calls. Measured from here; until a second of it is in, the tolerance alone allows.
-      this.#lag.reset();
-      this.#lagReadAt = now;
-    } else if (now - this.#lagReadAt >= 1_000) {
-      // The histogram holds whole timer intervals: the delay is what exceeds the resolution. A
-      // configured tolerance may have no floor to take off.
-      const floor = this.#fixedToleranceMs === undefined ? TOLERANCE_FLOOR_MS : 0;
-      const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS - floor;
+    if (now - this.#lagReadAt >= 1_000) {
+      // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
+      const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
       const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, loop));
       this.#recentLagMs = Math.max(lastSecond, this.#previousLagMs);
       this.#previousLagMs = lastSecond;

@@ -180,20 +180,20 @@ describe('gate', () => {
       allowed: LATE_US + 12_000,
     });
     // A calm caller after a laggy one: its slot is spaced for the lag, its own allowance is the tolerance.
-    expect(await gaps('paid-mixed', [12_000, 0])).toEqual([BASE_US + 12_000 / RATE]);
+    expect(await gaps('paid-mixed', [12_000, 0])).toEqual([BASE_US + (2 * 12_000) / RATE]);
     expect(await gate('paid-mixed', 'calm-2')).toMatchObject({ allowed: LATE_US });
   });
 
   it('spaces every caller for the worst lag any caller reported lately, not for its own', async () => {
     // One laggy process (20 ms) among calm ones: the calm callers' slots are spaced for 20 ms too,
     // since the laggy one may leave that late inside any window they share.
-    const lagged = BASE_US + 20_000 / RATE;
+    const lagged = BASE_US + (2 * 20_000) / RATE;
     expect(await gaps('mixed', [20_000, 0, 0, 5_000, 0])).toEqual([lagged, lagged, lagged, lagged]);
   });
 
   it("widens every slot within its memory after a lagging caller's slot, however calm the later callers", async () => {
     const lagging = await gate('forget', 'f0', 'first', 30_000);
-    const lagged = BASE_US + 30_000 / RATE;
+    const lagged = BASE_US + (2 * 30_000) / RATE;
     expect(await gaps('forget', [0, 0, 0])).toEqual([lagged, lagged]);
     // As if those slots were long past: the next slot is more than the memory after the report.
     const key = limiterKeys.account(t.prefix, 'forget');
@@ -205,7 +205,7 @@ describe('gate', () => {
     const worst = await gate('worst', 'w0', 'first', 30_000);
     const key = limiterKeys.account(t.prefix, 'worst');
     await t.redis.hset(key, 'tat', String(worst.slot + LAG_MEMORY_US + 250_000));
-    const calm = BASE_US + 5_000 / RATE;
+    const calm = BASE_US + (2 * 5_000) / RATE;
     expect(await gaps('worst', [5_000, 5_000, 5_000])).toEqual([calm, calm]);
   });
 

@@ -23,11 +23,13 @@
   account parks the job in its parked set, to be promoted on resume.
 
   Lag widens spacing: the account keeps the worst event-loop lag callers reported, per quarter
-  second of slots (`lag0`..`lag7`), and spaces every slot within LAG_MEMORY after a report by the
-  worst over a window. A caller may send late by the tolerance plus its own lag, and no later: its
-  process checks that again at the socket (src/upstreams/wire-check.ts), so a stall between the
-  check and the wire needs no room of its own. The `rate` slots after its slot then span the
-  margin plus that lag beyond a second, which is what its lateness needs.
+  second of slots (`lag0`..`lag7`), and spaces every slot within LAG_MEMORY after a report by twice
+  the worst over the rate. A caller may send late by the tolerance plus its own lag, and no later
+  (its process checks that again at the socket: src/upstreams/wire-check.ts): one lag pays for that
+  allowance. The other is for the way from the socket to the upstream's clock, which the margin's
+  fixed 10 ms does not cover on a host that lags: measured here (the long crash and load tests,
+  workers and the sandbox sharing 2 cores), with the lag counted once the upstream saw 11 calls in
+  a second, its arrival stamps 40 ms behind while every send had passed its check.
   The spacing is the account's published one (field `spacing`, written by publish.lua at start-up,
   so every process enforces the same rate), or the caller's own when none is published.
 
@@ -104,7 +106,7 @@ for i = 1, 8 do
   end
 end
 if ownLag > thisQuarter then redis.call('HSET', KEYS[1], 'lag' .. (quarter % 8), quarter .. ':' .. ownLag) end
-local spacing = base + math.ceil(lag / rate)
+local spacing = base + math.ceil(2 * lag / rate)
 local function grant()
   redis.call('HSET', KEYS[1], 'tat', us(slot + spacing))
   redis.call('ZREM', KEYS[2], ARGV[1])
