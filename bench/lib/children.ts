@@ -63,7 +63,9 @@ function compiledEntry(entry: string): string {
  */
 function diagnosticFlags(name: string): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir && name.startsWith('product') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  return dir && (name.startsWith('product') || name === 'records')
+    ? ['--cpu-prof', `--cpu-prof-dir=${dir}`]
+    : [];
 }
 
 /**
