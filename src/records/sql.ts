@@ -4,10 +4,11 @@ import type { PoolClient } from './pool.js';
 
 /**
  * Multi-row inserts as one statement each, the batch sent as one JSON array and turned into rows
- * server-side (json_to_recordset, jsonb_to_recordset for the events so their data is parsed once): one round trip and one plan whatever its size. One JSON.stringify of
- * the batch is a fraction of the CPU of N*k parameters or of k array literals (where every quote of a
- * JSON column was escaped again), in Node and in PostgreSQL alike. Numbers arrive as their JSON text,
- * so numeric keeps the decimal exact. ON CONFLICT DO NOTHING makes a batch moved twice land once.
+ * server-side (json_to_recordset; jsonb_to_recordset for events, so their data is parsed once): one
+ * round trip and one plan whatever its size. One JSON.stringify of the batch is a fraction of the CPU
+ * of N*k parameters or of k array literals (where every quote of a JSON column was escaped again).
+ * Numbers arrive as their JSON text, so numeric keeps the decimal exact. ON CONFLICT DO NOTHING makes
+ * a batch moved twice land once.
  */
 const INSERT_ENTRIES = `
 INSERT INTO ledger_entries (id, at, account, provider, operation, shop, order_ref, job_id, attempt, amount, status)
@@ -19,7 +20,7 @@ ON CONFLICT (id) DO NOTHING`;
 export async function insertEntries(client: PoolClient, entries: readonly LedgerEntry[]): Promise<number> {
   if (entries.length === 0) return 0;
   // The entries' own fields, as JSON wrote them into Redis (amount: the shortest decimal of the number).
-  const result = await client.query(INSERT_ENTRIES, [JSON.stringify(entries)]);
+  const result = await client.query(INSERT_ENTRIES, [pgJson(entries)]);
   return result.rowCount ?? 0;
 }
 
@@ -54,7 +55,7 @@ type Finished = OutboxEvent<'job.completed'> | OutboxEvent<'job.dead'>;
 export async function insertEvents(client: PoolClient, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
   await client.query(INSERT_EVENTS, [
-    JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, at: e.at, data: e.data }))),
+    pgJson(events.map((e) => ({ id: e.id, type: e.type, at: e.at, data: e.data }))),
   ]);
   // One row per job in a statement (ON CONFLICT DO UPDATE may not touch a row twice): the newest wins.
   const newest = new Map<string, Finished>();
@@ -64,7 +65,7 @@ export async function insertEvents(client: PoolClient, events: readonly OutboxEv
     newest.set(`${d.queue}\u0000${d.id}`, e as Finished);
   }
   if (newest.size === 0) return;
-  await client.query(UPSERT_JOBS, [JSON.stringify([...newest.values()].map(jobRow))]);
+  await client.query(UPSERT_JOBS, [pgJson([...newest.values()].map(jobRow))]);
 }
 
 /** A finished job's row as JSON fields (json_to_recordset names; absent ones are NULL). */
@@ -78,7 +79,7 @@ function jobRow(e: Finished): Record<string, unknown> {
       ...common,
       ...event,
       state: 'completed',
-      result: JSON.stringify(d.result),
+      result: pgJson(d.result),
       charge: d.charge ?? null,
     };
   }
@@ -93,3 +94,17 @@ function jobRow(e: Finished): Record<string, unknown> {
     attemptsMade: d.attemptsMade,
   };
 }
+
+/**
+ * JSON text PostgreSQL accepts: JSON.stringify writes a lone UTF-16 surrogate (a string cut in the
+ * middle of a pair) as a \\udxxx escape, which PostgreSQL's JSON parser refuses, and one such record
+ * would fail its batch on every retry. It becomes U+FFFD, what a text parameter's UTF-8 encoding made
+ * of it. (Escapes after an escaped backslash are text, not surrogates: the even run of backslashes
+ * before them is kept.)
+ */
+export function pgJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.includes('\\ud') ? text.replace(LONE_SURROGATE, '$1\\ufffd') : text;
+}
+
+const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
