@@ -58,12 +58,14 @@ function compiledEntry(entry: string): string {
 }
 
 /**
- * Diagnostics, off by default: BENCH_CPU_PROF=<dir> has the product's children write a V8 CPU
- * profile there when they exit (see docs/development.md).
+ * Diagnostics, off by default: BENCH_CPU_PROF=<dir> has the product's children (workers, and the
+ * records child: the API side's sink) write a V8 CPU profile there when they exit (see docs/development.md).
  */
 function diagnosticFlags(name: string): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir && name.startsWith('product') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  return dir && (name.startsWith('product') || name === 'records')
+    ? ['--cpu-prof', `--cpu-prof-dir=${dir}`]
+    : [];
 }
 
 /**

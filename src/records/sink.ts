@@ -29,8 +29,10 @@ export interface SinkOptions {
   readonly redis: Redis;
   readonly pool: Pool;
   readonly prefix: string;
-  /** Records per batch, ledger entries and events each. */
+  /** Records per batch, ledger entries and events each, when the sink is keeping up. */
   readonly batch?: number;
+  /** The largest batch, reached by doubling while batches come back full (a backlog). */
+  readonly maxBatch?: number;
   /** An outbox entry read by a sink that has not acknowledged it for this long is taken over. */
   readonly claimIdleMs?: number;
   /** The pause when everything is stored, and after a failed batch. */
@@ -41,7 +43,15 @@ export interface SinkOptions {
   readonly afterCommit?: (what: 'entries' | 'events', count: number) => Promise<void> | void;
 }
 
-const DEFAULTS = { batch: 500, claimIdleMs: 30_000, idleMs: 250, retryMs: 1_000 } as const;
+const DEFAULTS = { batch: 500, maxBatch: 4_000, claimIdleMs: 30_000, idleMs: 250, retryMs: 1_000 } as const;
+
+/**
+ * The outbox trim and the claim of a quiet sink's entries each cost Redis a fixed few commands (the
+ * trim walks every group and consumer): once per batch they were a good part of the sink's Redis CPU
+ * under load. So each runs at most this often while records keep coming, and whenever the sink is
+ * caught up.
+ */
+const HOUSEKEEPING_MS = 1_000;
 
 type StreamEntry = [id: string, fields: string[] | null];
 
@@ -62,6 +72,15 @@ export class RecordsSink {
   private groupReady = false;
   /** Whether the last batch of entries or of events was full (more are likely waiting). */
   private lastFull = false;
+  /** The batch size now: `batch`, doubled while batches come back full, back to `batch` when one is not. */
+  private size: number;
+  /** Events read but not yet acknowledged by this sink (a batch that failed): read again first. */
+  private ownPending = false;
+  /** When the outbox was last trimmed, and whether events were acknowledged since. */
+  private trimmedAt = 0;
+  private trimOwed = false;
+  /** When this sink last looked for a quiet sink's entries to claim. */
+  private claimedAt = Number.NEGATIVE_INFINITY;
   private running: Promise<void> | null = null;
   private stopping = false;
   private wake: (() => void) | null = null;
@@ -70,6 +89,7 @@ export class RecordsSink {
 
   constructor(options: SinkOptions) {
     this.o = { ...DEFAULTS, ...options };
+    this.size = this.o.batch;
     this.keys = ledgerKeys(options.prefix);
     this.outbox = outboxKey(options.prefix);
     defineLedgerScripts(options.redis);
@@ -83,7 +103,7 @@ export class RecordsSink {
       this.keys.entries,
       '-',
       '+',
-      this.o.batch,
+      this.size,
     )) as [string[], Array<string | null>];
     const [members, values] = reply;
     if (members.length === 0) return 0;
@@ -111,7 +131,11 @@ export class RecordsSink {
   async moveEvents(): Promise<number> {
     await this.ensureGroup();
     const read = await this.readEvents();
-    if (read.length === 0) return 0;
+    if (read.length === 0) {
+      await this.trimOutbox(true);
+      return 0;
+    }
+    this.ownPending = true;
     const events: OutboxEvent[] = [];
     for (const [id, fields] of read) {
       if (fields === null) continue; // trimmed while pending: nothing left to store
@@ -136,8 +160,19 @@ export class RecordsSink {
     }
     await this.o.afterCommit?.('events', events.length);
     await this.o.redis.xack(this.outbox, RECORDS_GROUP, ...read.map(([id]) => id));
-    await trimOutbox(this.o.redis, this.o.prefix);
+    this.ownPending = false;
+    this.trimOwed = true;
+    await this.trimOutbox(read.length < this.size);
     return read.length;
+  }
+
+  /** Trims the outbox if events were acknowledged since the last trim and it is due (or `caughtUp`). */
+  private async trimOutbox(caughtUp: boolean): Promise<void> {
+    if (!this.trimOwed) return;
+    if (!caughtUp && Date.now() - this.trimmedAt < HOUSEKEEPING_MS) return;
+    await trimOutbox(this.o.redis, this.o.prefix);
+    this.trimmedAt = Date.now();
+    this.trimOwed = false;
   }
 
   /**
@@ -146,7 +181,12 @@ export class RecordsSink {
    */
   async moveBatch(): Promise<number> {
     const [entries, events] = await Promise.all([this.moveEntries(), this.moveEvents()]);
-    this.lastFull = entries >= this.o.batch || events >= this.o.batch;
+    this.lastFull = entries >= this.size || events >= this.size;
+    // A backlog: fewer, bigger batches pay the fixed cost of a batch (Redis commands, statements,
+    // commits) less often. Caught up: back to the small batch, so a trickle is not held back.
+    this.size = this.lastFull
+      ? Math.min(this.size * 2, Math.max(this.o.maxBatch, this.o.batch))
+      : this.o.batch;
     return entries + events;
   }
 
@@ -233,22 +273,38 @@ export class RecordsSink {
     this.groupReady = true;
   }
 
-  /** Own pending entries (a batch that failed), then entries of a sink gone quiet, then new ones. */
+  /**
+   * Own pending entries (a batch that failed), then new ones; entries of a sink gone quiet are claimed
+   * when there are no new ones, or at least every HOUSEKEEPING_MS while new ones keep coming.
+   */
   private async readEvents(): Promise<StreamEntry[]> {
-    const { redis, batch, claimIdleMs } = this.o;
-    const own = await this.readGroup('0');
-    if (own.length > 0) return own;
-    const claimed = (await redis.xautoclaim(
+    if (this.ownPending) {
+      const own = await this.readGroup('0');
+      if (own.length > 0) return own;
+      this.ownPending = false;
+    }
+    if (Date.now() - this.claimedAt >= HOUSEKEEPING_MS) {
+      const claimed = await this.claimQuiet();
+      if (claimed.length > 0) return claimed;
+    }
+    const fresh = await this.readGroup('>');
+    if (fresh.length > 0) return fresh;
+    return this.claimQuiet();
+  }
+
+  /** Takes over entries pending to a consumer that has not acknowledged them for claimIdleMs. */
+  private async claimQuiet(): Promise<StreamEntry[]> {
+    this.claimedAt = Date.now();
+    const claimed = (await this.o.redis.xautoclaim(
       this.outbox,
       RECORDS_GROUP,
       this.consumer,
-      claimIdleMs,
+      this.o.claimIdleMs,
       '0-0',
       'COUNT',
-      batch,
+      this.size,
     )) as [string, StreamEntry[]];
-    if (claimed[1].length > 0) return claimed[1];
-    return this.readGroup('>');
+    return claimed[1];
   }
 
   private async readGroup(from: '0' | '>'): Promise<StreamEntry[]> {
@@ -257,7 +313,7 @@ export class RecordsSink {
       RECORDS_GROUP,
       this.consumer,
       'COUNT',
-      this.o.batch,
+      this.size,
       'STREAMS',
       this.outbox,
       from,
