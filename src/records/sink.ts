@@ -74,11 +74,8 @@ export class RecordsSink {
   private lastFull = false;
   /** The batch size now: `batch`, doubled while batches come back full, back to `batch` when one is not. */
   private size: number;
-  /**
-   * Events read but not yet acknowledged by this sink's consumer (a batch that failed, or a process
-   * of the same consumer name that died mid-batch): read again first. True at start for the latter.
-   */
-  private ownPending = true;
+  /** Events read but not yet acknowledged by this sink (a batch that failed): read again first. */
+  private ownPending = false;
   /** When the outbox was last trimmed, and whether events were acknowledged since. */
   private trimmedAt = 0;
   private trimOwed = false;
