@@ -92,7 +92,7 @@ async function post(
     'content-type': contentType,
     'content-length': body.length,
     authorization: authorization(secret),
-    // What fetch sent: the upstreams see the same request as before.
+    // As fetch sent them (it also asked for gzip; this transport does not, so answers come plain).
     accept: '*/*',
     'user-agent': 'node',
   };
@@ -175,10 +175,15 @@ class Pool {
     return target;
   }
 
-  /** Destroys the idle connections to the target's origin, so that its next request opens a new one. */
+  /**
+   * Destroys the target's pool's idle connections, so that its next request opens a new one. All of
+   * the pool's, not by origin: a client talks to one upstream, and the agent's own name for an origin
+   * (host, port, options) is not worth rebuilding here.
+   */
   dropIdle(target: Target): void {
-    const name = target.agent.getName(target.options as Parameters<HttpAgent['getName']>[0]);
-    for (const socket of target.agent.freeSockets[name] ?? []) socket.destroy();
+    for (const sockets of Object.values(target.agent.freeSockets)) {
+      for (const socket of sockets ?? []) socket.destroy();
+    }
   }
 
   #agent(https: boolean): HttpAgent {
@@ -219,7 +224,15 @@ function exchange(
   return new Promise((resolve) => {
     let written = false;
     let settled = false;
-    const request: ClientRequest = target.send({ ...target.options, headers });
+    let request: ClientRequest;
+    try {
+      request = target.send({ ...target.options, headers });
+    } catch (error) {
+      // Refused before anything existed (a header value Node will not send, such as a token with a
+      // line break): not sent, and an answer like any other failure rather than a rejection.
+      resolve({ ok: false, error, written: false, stale: false });
+      return;
+    }
     const finish = (result: Exchange) => {
       if (settled) return;
       settled = true;
@@ -247,7 +260,11 @@ function exchange(
     });
     const writeOn = (socket: Socket) => {
       if (settled) return;
-      if (request.reusedSocket && (socket.destroyed || socket.readableEnded || !socket.writable)) {
+      if (socket.destroyed || socket.readableEnded || !socket.writable) {
+        // A kept-alive connection the server closed while idle: safe to send once more. A new one
+        // that failed at once (a connect refused synchronously): its own error follows and says
+        // why; either way nothing was written, and the wire check is not asked for a dead socket.
+        if (!request.reusedSocket) return;
         return fail(
           Object.assign(new Error('kept-alive connection already closed'), { code: 'ECONNRESET' }),
           true,
@@ -327,8 +344,45 @@ function parseJson(text: string): unknown {
   }
 }
 
+/**
+ * The text with the secret replaced, also as a JSON string would carry it (escaped, and with `/` as
+ * `\/` as PHP writes it): an upstream that echoes the token inside its JSON answer must not put it
+ * back into the parsed body or its message.
+ */
 export function scrub(text: string, secret: string): string {
-  return secret !== '' && text.includes(secret) ? text.replaceAll(secret, REDACTED) : text;
+  if (secret === '') return text;
+  let out = text;
+  for (const form of secretForms(secret)) {
+    if (out.includes(form)) out = out.replaceAll(form, REDACTED);
+  }
+  return out;
+}
+
+/** Forms of the secrets seen lately (one per account in use), so that each reply does not build them again. */
+const formsOf = new Map<string, ReadonlySet<string>>();
+const FORMS_KEPT = 256;
+
+/** The secret as it may appear inside a JSON string: as is, escaped, `/` as `\/`, non-ASCII as `\uXXXX`. */
+function secretForms(secret: string): ReadonlySet<string> {
+  let forms = formsOf.get(secret);
+  if (forms === undefined) {
+    if (formsOf.size >= FORMS_KEPT) formsOf.clear();
+    forms = buildForms(secret);
+    formsOf.set(secret, forms);
+  }
+  return forms;
+}
+
+function buildForms(secret: string): Set<string> {
+  const escaped = JSON.stringify(secret).slice(1, -1);
+  const forms = new Set([secret, escaped]);
+  const ascii = (hex: (code: string) => string) =>
+    escaped.replace(/[\u0080-\uffff]/g, (c) => `\\u${hex(c.charCodeAt(0).toString(16).padStart(4, '0'))}`);
+  for (const form of [escaped, ascii((h) => h), ascii((h) => h.toUpperCase())]) {
+    forms.add(form);
+    forms.add(form.replaceAll('/', '\\/'));
+  }
+  return forms;
 }
 
 /** Cuts to at most `limit` UTF-8 bytes without splitting a character. */

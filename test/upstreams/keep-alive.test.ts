@@ -1,4 +1,5 @@
 import { Agent, type ClientRequest } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/index.js';
@@ -24,10 +25,13 @@ afterAll(async () => {
 /** A pool whose next reused connection is found closed, as when the server closed it while idle. */
 class ClosingAgent extends Agent {
   closeNextReused = false;
+  /** How many reused connections after that are found closed too (all the pool's idle ones died). */
+  alsoClose = 0;
   override reuseSocket(socket: Duplex, req: ClientRequest): void {
     super.reuseSocket(socket, req);
     if (this.closeNextReused) {
-      this.closeNextReused = false;
+      this.closeNextReused = this.alsoClose > 0;
+      this.alsoClose = Math.max(0, this.alsoClose - 1);
       socket.destroy();
     }
   }
@@ -67,6 +71,59 @@ describe('kept-alive connections', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('drops every idle connection before the resend, so that it goes on a new one when all died', async () => {
+    const agent = new ClosingAgent({ keepAlive: true });
+    const post = postVia(agent);
+    try {
+      // Two idle connections in the pool, then both found closed (as after the server restarted).
+      await Promise.all([post(), post()]);
+      agent.closeNextReused = true;
+      agent.alsoClose = 1;
+      const connectionsBefore = server.connections;
+      expect(await post()).toMatchObject({ answered: true, code: 0 });
+      expect(server.connections - connectionsBefore).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('a new connection that failed at once: not sent, and the wire check never asked', async () => {
+    // As when connecting to an address with no route fails synchronously: the socket is destroyed
+    // before the request gets it, and its error comes after.
+    class FailingAgent extends Agent {
+      override createConnection(): Duplex {
+        const socket = new Socket();
+        socket.destroy();
+        const error = Object.assign(new Error('connect EHOSTUNREACH'), { code: 'EHOSTUNREACH' });
+        setImmediate(() => socket.emit('error', error));
+        return socket;
+      }
+    }
+    const agent = new FailingAgent();
+    let asked = 0;
+    const reply = await checkedAtWire(
+      () => {
+        asked += 1;
+        return true;
+      },
+      () => postVia(agent)(),
+    );
+    expect(reply).toMatchObject({ answered: false, sent: false });
+    expect(asked).toBe(0);
+  });
+
+  it('a token Node will not put in a header: a failure, not sent, and no rejection', async () => {
+    const post = createPost('vvtool', 5_000, readVvtoolBody);
+    const reply = await post({
+      url: `${server.baseUrl}/tool/erps/send`,
+      token: new Secret('tok-with-a-line-break\n'),
+      authorization: (t) => `Bearer ${t}`,
+      payload: { kind: 'form', fields: { tid: '9' } },
+    });
+    expect(reply).toMatchObject({ answered: false, sent: false });
+    expect(JSON.stringify(reply)).not.toContain('tok-with-a-line-break');
   });
 
   it('never sends again when the server closes the reused connection after reading the request', async () => {

@@ -121,6 +121,18 @@ describe('vv-tool answers', () => {
     expect(reply.message).toBe('身份凭证无效: Bearer [redacted]');
     expect(JSON.stringify(reply)).not.toContain(TOKEN);
   });
+
+  it('scrubs the token echoed inside JSON strings too, escaped as PHP escapes "/" and non-ASCII', async () => {
+    const token = 'tok/r3pl+ies==é';
+    server.respond(() => ({
+      status: 401,
+      body: '{"code":401,"msg":"bad token tok\\/r3pl+ies==\\u00e9","echo":"tok/r3pl+ies==\\u00e9"}',
+    }));
+    const client = createVvtoolClient({ baseUrl: server.baseUrl, timeoutMs: 5_000 });
+    const reply = answered(await client.send(new Secret(token), SHIP));
+    expect(reply.message).toBe('bad token [redacted]');
+    expect(JSON.stringify(reply)).not.toContain('r3pl+ies');
+  });
 });
 
 describe('damaijia answers', () => {
