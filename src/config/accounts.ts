@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { Secret } from './secret.js';
 
+/** What an HTTP header value may hold: tab, printable ASCII and Latin-1, nothing else (RFC 9110 field-value). */
+const HEADER_SAFE = /^[\t\x20-\x7e\x80-\xff]+$/;
+
 export const PROVIDERS = ['vvtool', 'damaijia'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
@@ -54,6 +57,13 @@ export function parseAccounts(text: string, setting: string): readonly Account[]
       }
       if (typeof token !== 'string' || token.trim() === '') {
         throw new ConfigError(`${at}.token`, `must be a non-empty string (account "${id}")`);
+      }
+      if (!HEADER_SAFE.test(token)) {
+        // It goes out in the Authorization header, which cannot carry it: every call would fail.
+        throw new ConfigError(
+          `${at}.token`,
+          `must be printable Latin-1 with no line break or control character, as an HTTP header carries it (account "${id}")`,
+        );
       }
       const rate = entry['ratePerSecond'] ?? DEFAULT_RATE_PER_SECOND;
       if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {

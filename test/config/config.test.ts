@@ -104,6 +104,10 @@ describe('loadConfig', () => {
       /^FULFILLMENT_ACCOUNTS\[0\]\.token:/,
     ],
     [
+      { FULFILLMENT_ACCOUNTS: '[{"id":"a","provider":"vvtool","token":"tok\\n"}]' },
+      /^FULFILLMENT_ACCOUNTS\[0\]\.token: must be printable Latin-1/,
+    ],
+    [
       { FULFILLMENT_ACCOUNTS: '[{"id":"a","provider":"vvtool","token":"t","ratePerSecond":0}]' },
       /ratePerSecond: must be a positive number/,
     ],
