@@ -74,12 +74,13 @@ function jobRow(e: Finished): Record<string, unknown> {
   const event = { at: e.at, stream_id: e.id };
   if (e.type === 'job.completed') {
     const d = e.data as JobCompleted;
-    // result as JSON text, cast to jsonb: a null result stays the JSON null it was, not SQL NULL.
+    // result as JSON text, cast to jsonb: a null result stays the JSON null it was, not SQL NULL; an
+    // event without one (another writer's) stores SQL NULL rather than failing its batch forever.
     return {
       ...common,
       ...event,
       state: 'completed',
-      result: pgJson(d.result),
+      result: d.result === undefined ? null : pgJson(d.result),
       charge: d.charge ?? null,
     };
   }
@@ -103,8 +104,12 @@ function jobRow(e: Finished): Record<string, unknown> {
  * before them is kept.)
  */
 export function pgJson(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text.includes('\\ud') ? text.replace(LONE_SURROGATE, '$1\\ufffd') : text;
+  let text = JSON.stringify(value);
+  if (text.includes('\\ud')) text = text.replace(LONE_SURROGATE, '$1\\ufffd');
+  // PostgreSQL's text and jsonb hold no NUL character either: U+FFFD, as for a lone surrogate.
+  if (text.includes('\\u0000')) text = text.replace(NUL, '$1\\ufffd');
+  return text;
 }
 
 const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+const NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;

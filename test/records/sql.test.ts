@@ -26,6 +26,8 @@ describe('records statements', () => {
     expect(JSON.parse(pgJson({ s: '\\ud800' })).s).toBe('\\ud800');
     expect(JSON.parse(pgJson({ s: '\\\ud800' })).s).toBe('\\\ufffd');
     expect(JSON.parse(pgJson({ s: 'ok 😀' })).s).toBe('ok 😀');
+    expect(JSON.parse(pgJson({ s: 'nul\u0000here' })).s).toBe('nul\ufffdhere');
+    expect(JSON.parse(pgJson({ s: '\\u0000' })).s).toBe('\\u0000');
   });
 
   it('stores exact decimals, and text with a lone surrogate instead of failing its batch forever', async () => {
@@ -93,5 +95,23 @@ describe('records statements', () => {
       dead.id,
     ]);
     expect(ev.rows).toEqual([{ message: 'cut \ufffd here', seq: '7' }]);
+  });
+
+  it('stores a completed job whose event has no result (another writer) and text with a NUL', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const completed = {
+      id: '1700000000456-1',
+      type: 'job.completed',
+      at: 1_700_000_000_456,
+      data: { id: `job-${tag}`, queue: 'ship', name: 'vvtool.send', account: 'acct\u0000x', attemptsMade: 1 },
+    } as unknown as OutboxEvent;
+    const client = await pool.connect();
+    try {
+      await insertEvents(client, [completed]);
+    } finally {
+      client.release();
+    }
+    const j = await pool.query('SELECT state, account, result FROM jobs WHERE id = $1', [`job-${tag}`]);
+    expect(j.rows).toEqual([{ state: 'completed', account: 'acct\ufffdx', result: null }]);
   });
 });
