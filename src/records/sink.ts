@@ -180,7 +180,15 @@ export class RecordsSink {
    * keys and tables, and each waits mostly on its own round trips and commit.
    */
   async moveBatch(): Promise<number> {
-    const [entries, events] = await Promise.all([this.moveEntries(), this.moveEvents()]);
+    let entries: number;
+    let events: number;
+    try {
+      [entries, events] = await Promise.all([this.moveEntries(), this.moveEvents()]);
+    } catch (err) {
+      // A failed batch is tried again at the small size: if its size was why, the next one is smaller.
+      this.size = this.o.batch;
+      throw err;
+    }
     this.lastFull = entries >= this.size || events >= this.size;
     // A backlog: fewer, bigger batches pay the fixed cost of a batch (Redis commands, statements,
     // commits) less often. Caught up: back to the small batch, so a trickle is not held back.
