@@ -226,10 +226,9 @@ export class AccountLimiter {
     )) as number;
   }
 
-  /** Stops watching the event loop and the wire. */
+  /** Stops watching the event loop. */
   close(): void {
     this.#lag.disable();
-    this.wire.close();
   }
 
   async acquire(request: GateRequest): Promise<GateAnswer> {

@@ -14,7 +14,6 @@ const KEPT = 512;
 export class WireWatch implements WireObserver {
   readonly #delays = new Float64Array(KEPT);
   #count = 0;
-  #sends = 0;
   #connections = 0;
 
   /** Runs `send` (which starts one request synchronously) timed from `checkedAt` (performance.now() of the check). */
@@ -25,7 +24,6 @@ export class WireWatch implements WireObserver {
   written(delayMs: number): void {
     this.#delays[this.#count % KEPT] = delayMs;
     this.#count += 1;
-    this.#sends += 1;
   }
 
   connected(): void {
@@ -50,9 +48,6 @@ export class WireWatch implements WireObserver {
 
   /** Calls measured from check to wire, and the new connections they were sent on, since start. */
   stats(): { readonly sends: number; readonly connections: number } {
-    return { sends: this.#sends, connections: this.#connections };
+    return { sends: this.#count, connections: this.#connections };
   }
-
-  /** Nothing to release any more (it listens to nothing); kept so owners can close it as before. */
-  close(): void {}
 }

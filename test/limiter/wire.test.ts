@@ -30,47 +30,35 @@ describe('WireWatch', () => {
   it('times a request made in a checked call, from the check to its write on the socket', async () => {
     const wire = new WireWatch();
     const client = createVvtoolClient({ baseUrl, timeoutMs: 5_000 });
-    try {
-      expect(await wire.timed(performance.now(), () => client.send(token, request))).toMatchObject({
-        answered: true,
-      });
-      expect(wire.stats()).toEqual({ sends: 1, connections: 1 });
-      expect(wire.recentHighMs()).toBeGreaterThan(0);
-      // The next call goes on the kept-alive connection: timed, no new connection.
-      await wire.timed(performance.now(), () => client.send(token, request));
-      expect(wire.stats()).toEqual({ sends: 2, connections: 1 });
-    } finally {
-      wire.close();
-    }
+    expect(await wire.timed(performance.now(), () => client.send(token, request))).toMatchObject({
+      answered: true,
+    });
+    expect(wire.stats()).toEqual({ sends: 1, connections: 1 });
+    expect(wire.recentHighMs()).toBeGreaterThan(0);
+    // The next call goes on the kept-alive connection: timed, no new connection.
+    await wire.timed(performance.now(), () => client.send(token, request));
+    expect(wire.stats()).toEqual({ sends: 2, connections: 1 });
   });
 
   it('times nothing for a request no check came before', async () => {
     const wire = new WireWatch();
     const client = createVvtoolClient({ baseUrl, timeoutMs: 5_000 });
-    try {
-      await client.send(token, request);
-      expect(wire.stats().sends).toBe(0);
-      expect(wire.recentHighMs()).toBe(0);
-    } finally {
-      wire.close();
-    }
+    await client.send(token, request);
+    expect(wire.stats().sends).toBe(0);
+    expect(wire.recentHighMs()).toBe(0);
   });
 
   it('times only the request started in its call, not one started after it returned', async () => {
     const wire = new WireWatch();
     const client = createVvtoolClient({ baseUrl, timeoutMs: 5_000 });
-    try {
-      let later: Promise<unknown> | undefined;
-      await wire.timed(performance.now(), async () => {
-        const reply = await client.send(token, request);
-        // Started after an await: outside the call's synchronous scope, so not this call's request.
-        later = client.send(token, request);
-        return reply;
-      });
-      await later;
-      expect(wire.stats().sends).toBe(1);
-    } finally {
-      wire.close();
-    }
+    let later: Promise<unknown> | undefined;
+    await wire.timed(performance.now(), async () => {
+      const reply = await client.send(token, request);
+      // Started after an await: outside the call's synchronous scope, so not this call's request.
+      later = client.send(token, request);
+      return reply;
+    });
+    await later;
+    expect(wire.stats().sends).toBe(1);
   });
 });
