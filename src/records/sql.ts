@@ -104,12 +104,10 @@ function jobRow(e: Finished): Record<string, unknown> {
  * before them is kept.)
  */
 export function pgJson(value: unknown): string {
-  let text = JSON.stringify(value);
-  if (text.includes('\\ud')) text = text.replace(LONE_SURROGATE, '$1\\ufffd');
-  // PostgreSQL's text and jsonb hold no NUL character either: U+FFFD, as for a lone surrogate.
-  if (text.includes('\\u0000')) text = text.replace(NUL, '$1\\ufffd');
-  return text;
+  const text = JSON.stringify(value);
+  // Lone surrogates, and NUL (which PostgreSQL's text and jsonb cannot hold either), become U+FFFD.
+  return text.includes('\\ud') || text.includes('\\u0000') ? text.replace(UNSTORABLE, '$1\\ufffd') : text;
 }
 
-const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
-const NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+/** An escape of a lone surrogate or of NUL, not itself escaped (an even run of backslashes before it). */
+const UNSTORABLE = /(?<!\\)((?:\\\\)*)\\u(?:d[89a-f][0-9a-f]{2}|0000)/g;
