@@ -60,6 +60,20 @@ afterAll(async () => {
  */
 const WIDEST_SPACING_MS = 102.5 + (2 * 100) / 10;
 
+/**
+ * The aggregate rate of several accounts' arrivals, calls/s, from one second after the first call
+ * of any of them until the first of them has made its last call: while every account still has work.
+ */
+function aggregateRateAfterFirstSecond(perAccount: readonly (readonly number[])[]): number {
+  const from = Math.min(...perAccount.map((times) => Math.min(...times))) + 1000;
+  const to = Math.min(...perAccount.map((times) => Math.max(...times)));
+  const calls = perAccount.reduce(
+    (sum, times) => sum + times.filter((at) => at > from && at <= to).length,
+    0,
+  );
+  return (calls * 1000) / (to - from);
+}
+
 /** The median gap between consecutive arrivals, from one second after the first of them. */
 function medianGapAfterFirstSecond(times: readonly number[]): number {
   const sorted = [...times].sort((x, y) => x - y);
@@ -119,8 +133,10 @@ describe('per-account limit, many accounts at once', () => {
       { timeoutMs: 120_000, everyMs: 500 },
     );
     const typicalGaps: number[] = [];
+    const arrivals: number[][] = [];
     for (const account of many) {
       const times = (await upstream.control.calls({ account: account.id })).map((call) => call.at);
+      arrivals.push(times);
       if (maxInSlidingWindow(times) > 10)
         console.log(`over the limit (${account.id}): ${describeWorstWindow(times, 10)}`);
       expect(times).toHaveLength(40);
@@ -138,5 +154,12 @@ describe('per-account limit, many accounts at once', () => {
       `median gap per account after its first second, ms: ${typicalGaps.map((gap) => gap.toFixed(1)).join(' ')}`,
     );
     for (const gap of typicalGaps) expect(gap).toBeLessThanOrEqual(WIDEST_SPACING_MS / 0.9);
+    // And all together: while every account still has work, after the first second, at least 85% of
+    // the 200 calls/s the twenty limits allow. The margin's ceiling is 97.6% (spacing 102.5 ms); seen
+    // here: 93-94% calm, 90-91% with four CPU-bound processes beside it, 88-91% beside the whole
+    // quick suite.
+    const aggregate = aggregateRateAfterFirstSecond(arrivals);
+    console.log(`aggregate after the first second: ${aggregate.toFixed(1)} calls/s of ${many.length * 10}`);
+    expect(aggregate).toBeGreaterThanOrEqual(0.85 * many.length * 10);
   });
 });
