@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import { MAX_KEY_LENGTH } from '../jobs/index.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/index.js';
-import { REDIS_AWAY_STATES, RedisUnavailableError } from '../queues/producer.js';
+import { RedisUnavailableError, redisAway } from '../queues/producer.js';
 import type { Fulfillment } from '../queues/service.js';
 import type { SqlJobsReader } from '../records/jobs-reader.js';
 import type { LedgerReader } from '../records/ledger-reader.js';
@@ -124,7 +124,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       // Enqueue routes validate in the handler and the producer refuses after that (a
       // RedisUnavailableError, answered alike by the error handler).
       v1.addHook('preHandler', async (request) => {
-        if (!REDIS_AWAY_STATES.has(service.redis.status)) return;
+        if (!redisAway(service.redis)) return;
         if (VALIDATED_IN_HANDLER.has(request.routeOptions.url ?? '')) return;
         throw new RedisUnavailableError();
       });

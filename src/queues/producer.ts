@@ -31,7 +31,32 @@ export interface ProducerOptions {
 }
 
 /** ioredis states of a connection that was up and is lost (or closed): commands would only queue. */
-export const REDIS_AWAY_STATES: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
+const REDIS_AWAY_STATES: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
+/** Connections that have been ready once: from then on, one being made again is a reconnect. */
+const everReady = new WeakSet<Redis>();
+const watched = new WeakSet<Redis>();
+
+/**
+ * Starts telling a first connection from a reconnect (see redisAway). Call once per client, early;
+ * more calls change nothing.
+ */
+export function watchRedis(redis: Redis): void {
+  if (watched.has(redis)) return;
+  watched.add(redis);
+  if (redis.status === 'ready') everReady.add(redis);
+  else redis.once('ready', () => everReady.add(redis));
+}
+
+/**
+ * Whether a request should be refused now rather than queue its commands until Redis is back: the
+ * connection is lost or closed, or is being made again after a loss (a reconnect retries every few
+ * ms, so it spends much of an outage 'connecting'). A first connection, at start-up, is let through:
+ * its commands wait for it briefly.
+ */
+export function redisAway(redis: Redis): boolean {
+  if (redis.status === 'ready') return false;
+  return REDIS_AWAY_STATES.has(redis.status) || everReady.has(redis);
+}
 
 /** Thrown by an enqueue while Redis is away (after validation): nothing was written; retry later. */
 export class RedisUnavailableError extends Error {
@@ -51,6 +76,7 @@ export class Producer {
 
   constructor(options: ProducerOptions) {
     this.#options = options;
+    watchRedis(options.redis);
     defineQueueScripts(options.redis);
   }
 
@@ -85,9 +111,8 @@ export class Producer {
 
   async #enqueue(jobs: readonly ValidJob[]): Promise<EnqueueResult[]> {
     const { redis } = this.#options;
-    // Fail now rather than queue the writes until Redis is back (a connection still being made at
-    // start-up is let through: its commands wait for it briefly).
-    if (REDIS_AWAY_STATES.has(redis.status)) throw new RedisUnavailableError();
+    // Fail now rather than queue the writes until Redis is back.
+    if (redisAway(redis)) throw new RedisUnavailableError();
     const { unique, firstIndex } = uniqueJobs(jobs);
     const { keys, args } = this.#enqueueCall(unique);
     const answers = (await redis.fulfillEnqueue(keys.length, ...keys, Date.now(), ...args)) as string[];

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/index.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { until } from '../helpers/wait.js';
 import { AUTH, shipBody, startHarness, testEnv } from './harness.js';
 
@@ -164,6 +165,53 @@ describe('with Redis going away and coming back', () => {
       await service.close();
       redis.disconnect();
       await proxy.stop();
+    }
+  });
+});
+
+describe('with Redis lost and a reconnect that hangs', () => {
+  it('refuses at once while the connection is being made again, instead of queueing until the request times out', async () => {
+    const proxy = await startTcpProxy(Number(new URL(t.url).port || 6379));
+    const url = `redis://127.0.0.1:${proxy.port}`;
+    const config = loadConfig({ ...testEnv(t), REDIS_URL: url }, { accounts: true, apiKeys: true });
+    const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 20 });
+    redis.on('error', () => {
+      // Expected once the proxy drops the connection.
+    });
+    const service = new Fulfillment(config, redis);
+    expectConnectionErrors(service);
+    const app = await buildServer({
+      service,
+      config,
+      log: quiet(),
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
+    try {
+      await until('ready', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
+      // The connection drops; the next one is accepted and never answered, so ioredis stays
+      // 'connect' (waiting for its ready check): neither ready nor, by its own states, lost.
+      proxy.freeze();
+      proxy.cut();
+      await until('connected again, not ready', async () => redis.status === 'connect' || undefined);
+      const ship = {
+        method: 'POST' as const,
+        url: '/v1/ship',
+        headers: AUTH,
+        payload: shipBody({ tid: '778' }),
+      };
+      for (const request of [ship, { url: '/v1/jobs/anything', headers: AUTH }]) {
+        const away = await app.inject(request);
+        expect([away.statusCode, away.headers['retry-after'], away.json()]).toMatchObject([
+          503,
+          '5',
+          { issues: [{ path: 'redis', message: 'is not reachable; nothing was done, retry shortly' }] },
+        ]);
+      }
+    } finally {
+      await app.close();
+      await service.close();
+      redis.disconnect();
+      await proxy.close();
     }
   });
 });

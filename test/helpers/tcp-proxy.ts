@@ -9,6 +9,8 @@ export interface TcpProxy {
   readonly port: number;
   /** From now on, bytes from either side are read and dropped: connections stay open, nothing arrives. */
   freeze(): void;
+  /** Drops every connection it holds now; it goes on accepting new ones (frozen or not). */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,9 @@ export async function startTcpProxy(
     port: (server.address() as AddressInfo).port,
     freeze() {
       frozen = true;
+    },
+    cut() {
+      for (const socket of sockets) socket.destroy();
     },
     async close() {
       for (const socket of sockets) socket.destroy();
