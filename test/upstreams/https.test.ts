@@ -1,0 +1,151 @@
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { Agent, createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/config/index.js';
+import { readVvtoolBody, type UpstreamReply } from '../../src/upstreams/index.js';
+import { createPost } from '../../src/upstreams/transport.js';
+import { checkedAtWire, timedAtWire, type WireObserver } from '../../src/upstreams/wire-check.js';
+
+// The real upstreams are HTTPS: the transport over TLS, on loopback with a self-signed certificate
+// (test/fixtures/tls). A new connection is ready for the request once its handshake is done; only
+// then is the wire check asked (a handshake that fails never asks it), and a refused check sends nothing. Kept-alive TLS connections are
+// reused, and a token never shows in what comes back.
+const tls = new URL('../fixtures/tls/', import.meta.url);
+const cert = readFileSync(new URL('cert.pem', tls));
+const key = readFileSync(new URL('key.pem', tls));
+const token = new Secret('tok-https-51d9');
+
+let server: Server;
+let baseUrl: string;
+/** Requests that arrived whole, with their Authorization header. */
+const arrived: { path: string; authorization: string | undefined; body: string }[] = [];
+/** TCP connections accepted. */
+let connections = 0;
+
+beforeAll(async () => {
+  server = createServer({ cert, key }, (request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      arrived.push({
+        path: request.url ?? '',
+        authorization: request.headers.authorization,
+        body: Buffer.concat(chunks).toString(),
+      });
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ code: 0, msg: '成功', data: [{ tid: '9', withholding_money: 1 }] }));
+    });
+  });
+  server.on('connection', () => {
+    connections += 1;
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+/** A post over a keep-alive TLS pool that trusts the test certificate. */
+function postVia(agent: Agent): () => Promise<UpstreamReply> {
+  const post = createPost('vvtool', 5_000, readVvtoolBody, { agent });
+  return () =>
+    post({
+      url: `${baseUrl}/tool/erps/send`,
+      token,
+      authorization: (t) => `Bearer ${t}`,
+      payload: { kind: 'form', fields: { tid: '9', out_sid: 'YT9' } },
+    });
+}
+
+/** Counts what the transport reports for the calls it times. */
+function counter(): WireObserver & { connections: number; writes: number } {
+  return {
+    connections: 0,
+    writes: 0,
+    connected() {
+      this.connections += 1;
+    },
+    written() {
+      this.writes += 1;
+    },
+  };
+}
+
+describe('the transport over HTTPS', () => {
+  it('sends after the handshake, reuses the kept-alive TLS connection, and keeps the token out of the reply', async () => {
+    const agent = new Agent({ keepAlive: true, ca: cert });
+    const post = postVia(agent);
+    try {
+      const before = { arrived: arrived.length, connections };
+      const observer = counter();
+      let asked = 0;
+      const send = () =>
+        timedAtWire(observer, performance.now(), () =>
+          checkedAtWire(() => {
+            asked += 1;
+            return true;
+          }, post),
+        );
+      const first = await send();
+      const second = await send();
+      for (const reply of [first, second]) {
+        expect(reply).toMatchObject({ answered: true, httpStatus: 200, code: 0, charge: 1 });
+        expect(JSON.stringify(reply)).not.toContain(token.reveal());
+      }
+      expect(arrived.slice(before.arrived)).toHaveLength(2);
+      for (const request of arrived.slice(before.arrived)) {
+        expect(request).toMatchObject({ path: '/tool/erps/send', authorization: `Bearer ${token.reveal()}` });
+        expect(request.body).toContain('YT9');
+      }
+      // One connection for both calls: the second went on the kept-alive one.
+      expect(connections - before.connections).toBe(1);
+      expect(observer).toMatchObject({ connections: 1, writes: 2 });
+      expect(asked).toBe(2);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('sends nothing when the wire check says no after the handshake: failure late, not sent', async () => {
+    const agent = new Agent({ keepAlive: true, ca: cert });
+    const post = postVia(agent);
+    try {
+      const before = { arrived: arrived.length, connections };
+      let asked = 0;
+      const reply = await checkedAtWire(() => {
+        asked += 1;
+        return false;
+      }, post);
+      expect(reply).toMatchObject({ answered: false, failure: 'late', sent: false });
+      expect(asked).toBe(1);
+      // The connection was made, and no request came over it.
+      expect(connections - before.connections).toBe(1);
+      expect(arrived.length).toBe(before.arrived);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('answers a certificate it cannot trust as a failure, not sent, with the check never asked (it comes after the handshake)', async () => {
+    const agent = new Agent({ keepAlive: true });
+    const before = arrived.length;
+    let asked = 0;
+    try {
+      const reply = await checkedAtWire(() => {
+        asked += 1;
+        return true;
+      }, postVia(agent));
+      expect(reply).toMatchObject({ answered: false, sent: false });
+      expect(JSON.stringify(reply)).not.toContain(token.reveal());
+      expect(asked).toBe(0);
+      expect(arrived.length).toBe(before);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
