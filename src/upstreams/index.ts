@@ -17,7 +17,7 @@ export {
   DAMAIJIA_SYNC_PATH,
   readDamaijiaBody,
 } from './damaijia/client.js';
-export { RAW_LIMIT_BYTES } from './transport.js';
+export { BODY_LIMIT_BYTES, RAW_LIMIT_BYTES } from './transport.js';
 export type * from './types.js';
 export type { VvtoolClient } from './vvtool/client.js';
 export { createVvtoolClient, readVvtoolBody, VVTOOL_SEND_PATH } from './vvtool/client.js';

@@ -48,6 +48,11 @@ export interface PostOptions {
 
 /** `raw` keeps this much of a body for the record. */
 export const RAW_LIMIT_BYTES = 4096;
+/**
+ * The most of an answer read: far more than any answer the upstreams document (a few hundred bytes
+ * per trade). A longer one is not read on, and answers as an unreadable body (charge unknown).
+ */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
 const REDACTED = '[redacted]';
 // Non-streaming decode is stateless, so one decoder serves every call; it drops a UTF-8 BOM as fetch's text() did.
 const decoder = new TextDecoder();
@@ -290,7 +295,22 @@ function readBody(
   fail: (error: unknown) => void,
 ): void {
   const chunks: Buffer[] = [];
-  response.on('data', (chunk: Buffer) => chunks.push(chunk));
+  let size = 0;
+  response.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= BODY_LIMIT_BYTES) {
+      chunks.push(chunk);
+      return;
+    }
+    // Not an answer the documents describe (a proxy's page, a fault): read no more of it. Its status
+    // stands; its body reads as not the document's JSON, so nothing is taken from it.
+    finish({
+      ok: true,
+      status: response.statusCode ?? 0,
+      text: `[answer longer than ${BODY_LIMIT_BYTES} bytes: not read]`,
+    });
+    response.destroy();
+  });
   response.on('end', () => {
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     finish({ ok: true, status: response.statusCode ?? 0, text: decoder.decode(bytes) });

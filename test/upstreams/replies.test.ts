@@ -3,6 +3,7 @@ import { Secret } from '../../src/config/index.js';
 import { classify } from '../../src/outcomes/index.js';
 import {
   type AnsweredReply,
+  BODY_LIMIT_BYTES,
   createDamaijiaClient,
   createVvtoolClient,
   RAW_LIMIT_BYTES,
@@ -214,6 +215,21 @@ describe('answers that cannot say their charge', () => {
       code: null,
       chargeKnown: false,
     });
+  });
+
+  it('an answer longer than BODY_LIMIT_BYTES is not read on: unreadable, charge unknown, its status kept', async () => {
+    // Documented JSON up front, so that reading it whole would find a charge: only the limit stops that.
+    const long = `{"code":0,"msg":"成功","data":[{"withholding_money":1}],"pad":"${'x'.repeat(BODY_LIMIT_BYTES)}"}`;
+    for (const status of [200, 400]) {
+      const reply = await vvtool({ status, body: long });
+      expect(reply).toMatchObject({ httpStatus: status, code: null, charge: 0 });
+      expect(reply.raw).toBe(`[answer longer than ${BODY_LIMIT_BYTES} bytes: not read]`);
+      expect(reply.chargeKnown).toBe(status !== 200);
+    }
+    // A body right at the limit is read whole.
+    const fits = '{"code":0,"msg":"成功","data":[{"withholding_money":1}],"pad":"';
+    const atLimit = `${fits}${'x'.repeat(BODY_LIMIT_BYTES - Buffer.byteLength(fits) - 2)}"}`;
+    expect(await vvtool({ body: atLimit })).toMatchObject({ code: 0, charge: 1, chargeKnown: true });
   });
 
   // Written as text: JSON.stringify cannot write the number 1e999 (Infinity once parsed).
