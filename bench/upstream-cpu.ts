@@ -1,6 +1,7 @@
 // `npx tsx bench/upstream-cpu.ts [ROOT] [N]`: this process's CPU per upstream call. N calls (5,000 by
 // default, after 1,000 to warm up), 20 at a time, through createVvtoolClient(...).send wrapped as the
-// processor wraps it (checkedAtWire around WireWatch.timed), against a loopback server in a child
+// processor wraps it (atWire with a check and a WireWatch; in older trees, checkedAtWire around
+// WireWatch.timed), against a loopback server in a child
 // process, so only the client's CPU is counted. ROOT (default: this checkout) is the tree whose
 // src/ is measured: a copy of another commit's tree, with node_modules beside it, compares the two.
 import { fork } from 'node:child_process';
@@ -35,7 +36,7 @@ function serve(): void {
 async function measure(root: string): Promise<void> {
   const n = Number(process.argv[3] ?? 5_000);
   const { createVvtoolClient } = await import(`${root}/src/upstreams/index.ts`);
-  const { checkedAtWire } = await import(`${root}/src/upstreams/wire-check.ts`);
+  const { atWire, checkedAtWire } = await import(`${root}/src/upstreams/wire-check.ts`);
   const { WireWatch } = await import(`${root}/src/limiter/wire.ts`);
   const { Secret } = await import(`${root}/src/config/index.ts`);
 
@@ -58,10 +59,13 @@ async function measure(root: string): Promise<void> {
       while (started < count) {
         started += 1;
         const checkedAt = performance.now();
-        const reply = await checkedAtWire(
-          () => true,
-          () => wire.timed(checkedAt, () => client.send(token, request)),
-        );
+        const send = () => client.send(token, request);
+        const reply = await (atWire
+          ? atWire({ check: () => true, observer: wire, checkedAt }, send)
+          : checkedAtWire(
+              () => true,
+              () => wire.timed(checkedAt, send),
+            ));
         if (reply.answered) answered += 1;
       }
     };

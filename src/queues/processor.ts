@@ -16,7 +16,7 @@ import { classify } from '../outcomes/index.js';
 import type { DoneResult, Outcome } from '../outcomes/types.js';
 import type { OperationRequest, Upstreams } from '../upstreams/index.js';
 import type { UpstreamReply } from '../upstreams/types.js';
-import { checkedAtWire } from '../upstreams/wire-check.js';
+import { atWire } from '../upstreams/wire-check.js';
 import type { DeadLetters } from './dead-letter.js';
 import { type DeadInfo, deadMarker, doneMarker, parseMarker } from './markers.js';
 import type { PipelineObserver } from './observer.js';
@@ -363,8 +363,8 @@ class JobProcessor {
     if (!run.leaving) throw new Error(`job ${run.jobId}: no slot to send in`);
     const { grant, checkedAt } = run.leaving;
     const inTime = () => limiter.lateness(grant) <= grant.allowedLateMs;
-    const reply = await checkedAtWire(inTime, () =>
-      limiter.wire.timed(checkedAt, () => this.#callUpstream(run)),
+    const reply = await atWire({ check: inTime, observer: limiter.wire, checkedAt }, () =>
+      this.#callUpstream(run),
     );
     if (reply.answered || reply.failure !== 'late') return reply;
     run.log.debug(

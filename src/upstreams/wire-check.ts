@@ -37,6 +37,14 @@ export interface WireCall {
 
 let current: WireCall | undefined;
 
+/**
+ * Runs `send` (which starts one upstream request synchronously) as `call`: its check asked at the
+ * request's wire, its observer told when the request is written and timed from `checkedAt`.
+ */
+export function atWire<T>(call: WireCall, send: () => Promise<T>): Promise<T> {
+  return within(call, send);
+}
+
 /** Runs `send` (which starts one upstream request synchronously) with `check` asked at its request's wire. */
 export function checkedAtWire<T>(check: Check, send: () => Promise<T>): Promise<T> {
   return within({ ...current, check }, send);
