@@ -35,9 +35,13 @@ describe('no head-of-line blocking', () => {
     const bCalls = p.sandbox.calls({ account: b.id });
     const lastB = Math.max(...bCalls.map((call) => call.at));
     const aBefore = p.sandbox.calls({ account: a.id }).filter((call) => call.at <= lastB).length;
+    console.log(`A's calls until B's last: ${aBefore}`);
     expect(bCalls).toHaveLength(20);
-    // B needs 20 calls at 10/s (about 2 s); A, at the same rate, makes about as many meanwhile.
-    // Twice B's own time is the bar: head-of-line blocking would mean ~2,000 A calls first.
-    expect(aBefore).toBeLessThanOrEqual(40);
+    // B needs 20 calls at 10/s (about 2 s); A, at the same rate, makes about as many meanwhile, plus
+    // what it makes while the worker parks A's jobs that were taken before B's. That part grows with
+    // the machine's load: 21 calm, 27 beside two CPU-bound processes, 41 once beside 24 other test
+    // files. Three times B's own count is the bar: head-of-line blocking would mean ~2,000 A calls
+    // first. (The time itself is measured in bench/, fairness.)
+    expect(aBefore).toBeLessThanOrEqual(60);
   });
 });
