@@ -162,6 +162,7 @@ class Pool {
 
   constructor(agent?: HttpAgent) {
     this.#given = agent;
+    if (agent) keepSpares(agent);
   }
 
   target(url: string): Target {
@@ -197,10 +198,81 @@ class Pool {
     if (agent === undefined) {
       const options = { keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' as const };
       agent = https ? new HttpsAgent(options) : new HttpAgent(options);
+      keepSpares(agent);
       this.#agents.set(scheme, agent);
     }
     return agent;
   }
+}
+
+/** Connections made ahead (see keepSpares) whose connect (and TLS handshake) is done: ready as they are. */
+const spareSockets = new WeakSet<Socket>();
+
+/**
+ * Keeps one connection per origin made ahead: a request that finds no idle kept-alive connection
+ * takes the spare (ready, or on its way), and the next spare is opened behind it, away from any call.
+ *
+ * Why: a call's request is written only if its slot still allows it once the connection is ready
+ * (the wire check). A new connection to an upstream a few tens of ms away, or a TLS handshake,
+ * takes longer than that allows: the call is held back and its connection closed with it. Without
+ * spares the next call would open a new connection again and be held back again, for ever, and
+ * nothing would ever be sent. A spare unused for IDLE_SOCKET_MS is closed, as an idle kept-alive one.
+ */
+function keepSpares(agent: HttpAgent): void {
+  // The agent's own way to connect (TCP, or TLS for an https agent), bound before it is wrapped.
+  const connect = agent.createConnection.bind(agent) as (...args: unknown[]) => Socket;
+  /** Per origin: the spare, and how to hand it over (its own listeners and timer removed). */
+  const spares = new Map<string, { readonly socket: Socket; readonly adopt: () => void }>();
+
+  const openSpare = (key: string, options: object) => {
+    const socket = connect({ ...options });
+    // Not a reason to keep the process alive while it waits (as an idle kept-alive connection).
+    socket.unref();
+    let idle: NodeJS.Timeout | undefined;
+    const readyEvent = 'encrypted' in socket ? 'secureConnect' : 'connect';
+    const drop = () => {
+      if (spares.get(key)?.socket === socket) spares.delete(key);
+      clearTimeout(idle);
+      socket.destroy();
+    };
+    const ready = () => {
+      spareSockets.add(socket);
+      idle = setTimeout(drop, IDLE_SOCKET_MS).unref();
+    };
+    const adopt = () => {
+      clearTimeout(idle);
+      socket.removeListener(readyEvent, ready);
+      socket.removeListener('error', drop);
+      socket.removeListener('close', drop);
+      socket.removeListener('end', drop);
+      socket.ref();
+    };
+    socket.once('error', drop);
+    socket.once('close', drop);
+    socket.once('end', drop);
+    socket.once(readyEvent, ready);
+    spares.set(key, { socket, adopt });
+  };
+
+  agent.createConnection = ((
+    options: { _agentKey?: string; host?: string; port?: number },
+    ...rest: unknown[]
+  ) => {
+    const key = options._agentKey ?? `${options.host}:${options.port}`;
+    const spare = spares.get(key);
+    spares.delete(key);
+    let socket: Socket;
+    if (spare && !spare.socket.destroyed && !spare.socket.readableEnded) {
+      // Ready, or still connecting: the request waits for what is left of it (see exchange).
+      spare.adopt();
+      socket = spare.socket;
+    } else {
+      socket = connect(options, ...rest);
+    }
+    // The next spare, after this request's own connection (which the server then sees first).
+    openSpare(key, options);
+    return socket;
+  }) as HttpAgent['createConnection'];
 }
 
 type Exchange =
@@ -258,6 +330,7 @@ function exchange(
     request.once('socket', (socket: Socket) => {
       if (request.reusedSocket) return writeOn(socket);
       call?.observer?.connected();
+      if (spareSockets.has(socket)) return writeOn(socket);
       // A TLS socket is ready for the request once its handshake is done, a TCP socket once connected.
       const ready = 'encrypted' in socket ? 'secureConnect' : socket.connecting ? 'connect' : undefined;
       if (ready === undefined) writeOn(socket);

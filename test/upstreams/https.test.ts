@@ -7,6 +7,8 @@ import { Secret } from '../../src/config/index.js';
 import { readVvtoolBody, type UpstreamReply } from '../../src/upstreams/index.js';
 import { createPost } from '../../src/upstreams/transport.js';
 import { checkedAtWire, timedAtWire, type WireObserver } from '../../src/upstreams/wire-check.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/wait.js';
 
 // The real upstreams are HTTPS: the transport over TLS, on loopback with a self-signed certificate
 // (test/fixtures/tls). A new connection is ready for the request once its handshake is done; only
@@ -19,10 +21,12 @@ const token = new Secret('tok-https-51d9');
 
 let server: Server;
 let baseUrl: string;
-/** Requests that arrived whole, with their Authorization header. */
-const arrived: { path: string; authorization: string | undefined; body: string }[] = [];
-/** TCP connections accepted. */
+/** Requests that arrived whole, with their Authorization header and the connection (1 = the first). */
+const arrived: { path: string; authorization: string | undefined; body: string; connection: number }[] = [];
+/** TCP connections accepted, and TLS handshakes the server saw complete. */
 let connections = 0;
+let handshakes = 0;
+const connectionOf = new WeakMap<object, number>();
 
 beforeAll(async () => {
   server = createServer({ cert, key }, (request, response) => {
@@ -33,6 +37,7 @@ beforeAll(async () => {
         path: request.url ?? '',
         authorization: request.headers.authorization,
         body: Buffer.concat(chunks).toString(),
+        connection: connectionOf.get(request.socket) ?? 0,
       });
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ code: 0, msg: '成功', data: [{ tid: '9', withholding_money: 1 }] }));
@@ -40,6 +45,10 @@ beforeAll(async () => {
   });
   server.on('connection', () => {
     connections += 1;
+  });
+  server.on('secureConnection', (socket) => {
+    handshakes += 1;
+    connectionOf.set(socket, connections);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -51,11 +60,11 @@ afterAll(async () => {
 });
 
 /** A post over a keep-alive TLS pool that trusts the test certificate. */
-function postVia(agent: Agent): () => Promise<UpstreamReply> {
+function postVia(agent: Agent, url = baseUrl): () => Promise<UpstreamReply> {
   const post = createPost('vvtool', 5_000, readVvtoolBody, { agent });
   return () =>
     post({
-      url: `${baseUrl}/tool/erps/send`,
+      url: `${url}/tool/erps/send`,
       token,
       authorization: (t) => `Bearer ${t}`,
       payload: { kind: 'form', fields: { tid: '9', out_sid: 'YT9' } },
@@ -102,8 +111,11 @@ describe('the transport over HTTPS', () => {
         expect(request).toMatchObject({ path: '/tool/erps/send', authorization: `Bearer ${token.reveal()}` });
         expect(request.body).toContain('YT9');
       }
-      // One connection for both calls: the second went on the kept-alive one.
-      expect(connections - before.connections).toBe(1);
+      // One connection for both calls: the second went on the kept-alive one (the other connection
+      // is the spare the pool made ahead, unused).
+      const [one, two] = arrived.slice(before.arrived);
+      expect(two!.connection).toBe(one!.connection);
+      expect(connections - before.connections).toBe(2);
       expect(observer).toMatchObject({ connections: 1, writes: 2 });
       expect(asked).toBe(2);
     } finally {
@@ -123,8 +135,8 @@ describe('the transport over HTTPS', () => {
       }, post);
       expect(reply).toMatchObject({ answered: false, failure: 'late', sent: false });
       expect(asked).toBe(1);
-      // The connection was made, and no request came over it.
-      expect(connections - before.connections).toBe(1);
+      // The connection was made (and a spare ahead of the next call), and no request came over it.
+      expect(connections - before.connections).toBe(2);
       expect(arrived.length).toBe(before.arrived);
     } finally {
       agent.destroy();
@@ -146,6 +158,31 @@ describe('the transport over HTTPS', () => {
       expect(arrived.length).toBe(before);
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('an upstream further away than a slot allows for a handshake: the next call goes on a connection made ahead', async () => {
+    // 15 ms each way: a TLS handshake takes two round trips here (TCP to the proxy is instant), far
+    // more than the 10 ms its check allows after the check. The first call's new connection comes
+    // too late and it is held back; the connection made ahead of the next call is ready for it.
+    const far = await startTcpProxy((server.address() as AddressInfo).port, '127.0.0.1', 15);
+    const agent = new Agent({ keepAlive: true, ca: cert });
+    const post = postVia(agent, `https://127.0.0.1:${far.port}`);
+    try {
+      const before = { arrived: arrived.length, handshakes };
+      const send = () => {
+        const checkedAt = performance.now();
+        return checkedAtWire(() => performance.now() - checkedAt <= 10, post);
+      };
+      expect(await send()).toMatchObject({ answered: false, failure: 'late', sent: false });
+      // Slots are ~100 ms apart: by the next one, the connection made ahead has its handshake done
+      // (the server has seen one complete: the held-back call's own never finished there).
+      await until('a handshake done ahead', () => handshakes > before.handshakes || undefined);
+      for (let i = 0; i < 3; i++) expect(await send()).toMatchObject({ answered: true, code: 0 });
+      expect(arrived.length - before.arrived).toBe(3);
+    } finally {
+      agent.destroy();
+      await far.close();
     }
   });
 });
