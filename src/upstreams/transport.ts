@@ -207,6 +207,8 @@ class Pool {
 
 /** Connections made ahead (see keepSpares) whose connect (and TLS handshake) is done: ready as they are. */
 const spareSockets = new WeakSet<Socket>();
+/** Agents already keeping spares (a pool given the same agent twice must not wrap it twice). */
+const keepingSpares = new WeakSet<HttpAgent>();
 
 /**
  * Keeps one connection per origin made ahead: a request that finds no idle kept-alive connection
@@ -216,28 +218,50 @@ const spareSockets = new WeakSet<Socket>();
  * (the wire check). A new connection to an upstream a few tens of ms away, or a TLS handshake,
  * takes longer than that allows: the call is held back and its connection closed with it. Without
  * spares the next call would open a new connection again and be held back again, for ever, and
- * nothing would ever be sent. A spare unused for IDLE_SOCKET_MS is closed, as an idle kept-alive one.
+ * nothing would ever be sent.
+ *
+ * A spare lives IDLE_SOCKET_MS from its opening, and again from its handshake, as an idle kept-alive
+ * connection; one that expires while the agent still holds connections to its origin is replaced
+ * (the origin is in use), else it is not (4 s without calls: the pool has gone cold). One that the
+ * server wrote to or closed is never handed over: no answer can belong to a request not yet sent.
  */
 function keepSpares(agent: HttpAgent): void {
+  if (keepingSpares.has(agent)) return;
+  keepingSpares.add(agent);
   // The agent's own way to connect (TCP, or TLS for an https agent), bound before it is wrapped.
   const connect = agent.createConnection.bind(agent) as (...args: unknown[]) => Socket;
   /** Per origin: the spare, and how to hand it over (its own listeners and timer removed). */
   const spares = new Map<string, { readonly socket: Socket; readonly adopt: () => void }>();
 
+  const inUse = (key: string) =>
+    (agent.sockets[key]?.length ?? 0) + (agent.freeSockets[key]?.length ?? 0) > 0;
+
   const openSpare = (key: string, options: object) => {
-    const socket = connect({ ...options });
+    let socket: Socket;
+    try {
+      socket = connect({ ...options });
+    } catch {
+      // Best effort: the request's own connection already stands or failed on its own.
+      return;
+    }
     // Not a reason to keep the process alive while it waits (as an idle kept-alive connection).
     socket.unref();
-    let idle: NodeJS.Timeout | undefined;
     const readyEvent = 'encrypted' in socket ? 'secureConnect' : 'connect';
     const drop = () => {
       if (spares.get(key)?.socket === socket) spares.delete(key);
       clearTimeout(idle);
       socket.destroy();
     };
+    const expire = () => {
+      drop();
+      if (inUse(key) && !spares.has(key)) openSpare(key, options);
+    };
+    // Also bounds a connect that never completes (an upstream that drops connection attempts).
+    let idle = setTimeout(expire, IDLE_SOCKET_MS).unref();
     const ready = () => {
       spareSockets.add(socket);
-      idle = setTimeout(drop, IDLE_SOCKET_MS).unref();
+      clearTimeout(idle);
+      idle = setTimeout(expire, IDLE_SOCKET_MS).unref();
     };
     const adopt = () => {
       clearTimeout(idle);
@@ -262,17 +286,34 @@ function keepSpares(agent: HttpAgent): void {
     const spare = spares.get(key);
     spares.delete(key);
     let socket: Socket;
-    if (spare && !spare.socket.destroyed && !spare.socket.readableEnded) {
+    const { socket: candidate } = spare ?? {};
+    // Unread bytes (a server's parting "408" before it closes) or a closed side: not this request's.
+    if (
+      spare &&
+      candidate &&
+      !candidate.destroyed &&
+      candidate.writable &&
+      !candidate.readableEnded &&
+      candidate.readableLength === 0
+    ) {
       // Ready, or still connecting: the request waits for what is left of it (see exchange).
       spare.adopt();
-      socket = spare.socket;
+      socket = candidate;
     } else {
+      candidate?.destroy();
       socket = connect(options, ...rest);
     }
     // The next spare, after this request's own connection (which the server then sees first).
     openSpare(key, options);
     return socket;
   }) as HttpAgent['createConnection'];
+
+  const destroy = agent.destroy.bind(agent);
+  agent.destroy = () => {
+    for (const { socket } of spares.values()) socket.destroy();
+    spares.clear();
+    destroy();
+  };
 }
 
 type Exchange =

@@ -1,4 +1,6 @@
-import { Agent, type ClientRequest } from 'node:http';
+import { once } from 'node:events';
+import { Agent, type ClientRequest, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,6 +197,76 @@ describe('kept-alive connections', () => {
       expect(own.connections).toBe(31);
     } finally {
       await own.close();
+    }
+  });
+});
+
+describe('the spare connection made ahead', () => {
+  it("is not handed to a request once the server wrote to it or closed it: that answer is no one's", async () => {
+    // The server answers every request and closes its connection (so the next call needs a new one),
+    // and on the second connection, the spare, writes a 408 and closes at once, as servers do with
+    // connections that stay idle.
+    let accepted = 0;
+    const served: number[] = [];
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        served.push((request.socket as unknown as { id: number }).id);
+        response.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+        response.end(JSON.stringify({ code: 0, msg: '成功' }));
+      });
+    });
+    server.on('connection', (socket) => {
+      accepted += 1;
+      Object.assign(socket, { id: accepted });
+      if (accepted === 2)
+        socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    class RecordingAgent extends Agent {
+      readonly made: Duplex[] = [];
+      override createConnection(...args: Parameters<Agent['createConnection']>): Duplex {
+        const socket = super.createConnection(...args) as Duplex;
+        this.made.push(socket);
+        return socket;
+      }
+    }
+    const agent = new RecordingAgent({ keepAlive: true });
+    const post = createPost('vvtool', 5_000, readVvtoolBody, { agent });
+    const send = () =>
+      post({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/tool/erps/send`,
+        token,
+        authorization: (t) => `Bearer ${t}`,
+        payload: { kind: 'form', fields: { tid: '9' } },
+      });
+    try {
+      expect(await send()).toMatchObject({ answered: true, httpStatus: 200, code: 0 });
+      // The spare (the second connection made) has the server's 408 waiting, unread.
+      await until(() => (agent.made[1]?.readableLength ?? 0) > 0 || agent.made[1]?.readableEnded === true);
+      expect(await send()).toMatchObject({ answered: true, httpStatus: 200, code: 0 });
+      expect(served).toEqual([1, 3]);
+    } finally {
+      agent.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('is made once per agent, however many pools share it', async () => {
+    const agent = new Agent({ keepAlive: true });
+    const connectionsBefore = server.connections;
+    try {
+      const first = postVia(agent);
+      postVia(agent);
+      postVia(agent);
+      expect(await first()).toMatchObject({ answered: true });
+      // The request's own connection and one spare, all connected before the request was answered
+      // (three wrappings would make four).
+      expect(server.connections - connectionsBefore).toBe(2);
+    } finally {
+      agent.destroy();
     }
   });
 });
