@@ -35,6 +35,38 @@ afterAll(async () => {
   await t.cleanup();
 });
 
+/**
+ * The API on a Redis reached at `url` (a proxy the test cuts), reconnecting every `retryMs`; returned
+ * once /readyz says ready.
+ */
+async function apiThrough(url: string, retryMs: number) {
+  const config = loadConfig({ ...testEnv(t), REDIS_URL: url }, { accounts: true, apiKeys: true });
+  const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => retryMs });
+  redis.on('error', () => {
+    // Expected while the proxy is cut; what the API answers is what these tests watch.
+  });
+  const service = new Fulfillment(config, redis);
+  expectConnectionErrors(service);
+  const app = await buildServer({
+    service,
+    config,
+    log: quiet(),
+    metrics: new Metrics({ defaultMetrics: false }),
+  });
+  const close = async () => {
+    await app.close();
+    await service.close();
+    redis.disconnect();
+  };
+  try {
+    await until('ready', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { app, redis, close };
+}
+
 /** A TCP proxy to the test Redis that can be cut and restored on the same port. */
 class CuttableProxy {
   #server: Server | undefined;
@@ -114,22 +146,8 @@ describe('with Redis going away and coming back', () => {
   it('/readyz goes 503 while Redis is cut and back to 200 when it returns', async () => {
     const proxy = new CuttableProxy(new URL(t.url));
     await proxy.start();
-    const url = `redis://127.0.0.1:${proxy.port}`;
-    const config = loadConfig({ ...testEnv(t), REDIS_URL: url }, { accounts: true, apiKeys: true });
-    const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
-    redis.on('error', () => {
-      // Expected while the proxy is down; readiness is what this test watches.
-    });
-    const service = new Fulfillment(config, redis);
-    expectConnectionErrors(service);
-    const app = await buildServer({
-      service,
-      config,
-      log: quiet(),
-      metrics: new Metrics({ defaultMetrics: false }),
-    });
+    const { app, close } = await apiThrough(`redis://127.0.0.1:${proxy.port}`, 50);
     try {
-      await until('ready', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
       expect((await app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', redis: 'ok' });
 
       await proxy.stop();
@@ -161,9 +179,7 @@ describe('with Redis going away and coming back', () => {
       const back = await app.inject(ship);
       expect([back.statusCode, back.json().duplicate]).toEqual([202, false]);
     } finally {
-      await app.close();
-      await service.close();
-      redis.disconnect();
+      await close();
       await proxy.stop();
     }
   });
@@ -172,22 +188,8 @@ describe('with Redis going away and coming back', () => {
 describe('with Redis lost and a reconnect that hangs', () => {
   it('refuses at once while the connection is being made again, instead of queueing until the request times out', async () => {
     const proxy = await startTcpProxy(Number(new URL(t.url).port || 6379));
-    const url = `redis://127.0.0.1:${proxy.port}`;
-    const config = loadConfig({ ...testEnv(t), REDIS_URL: url }, { accounts: true, apiKeys: true });
-    const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 20 });
-    redis.on('error', () => {
-      // Expected once the proxy drops the connection.
-    });
-    const service = new Fulfillment(config, redis);
-    expectConnectionErrors(service);
-    const app = await buildServer({
-      service,
-      config,
-      log: quiet(),
-      metrics: new Metrics({ defaultMetrics: false }),
-    });
+    const { app, redis, close } = await apiThrough(`redis://127.0.0.1:${proxy.port}`, 20);
     try {
-      await until('ready', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
       // The connection drops; the next one is accepted and never answered, so ioredis stays
       // 'connect' (waiting for its ready check): neither ready nor, by its own states, lost.
       proxy.freeze();
@@ -208,9 +210,7 @@ describe('with Redis lost and a reconnect that hangs', () => {
         ]);
       }
     } finally {
-      await app.close();
-      await service.close();
-      redis.disconnect();
+      await close();
       await proxy.close();
     }
   });
