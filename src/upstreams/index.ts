@@ -45,6 +45,12 @@ export interface Upstreams {
     operation: O,
     request: OperationRequest[O],
   ): Promise<UpstreamReply>;
+  /**
+   * Opens a connection to each of these providers' upstreams ahead of the first call, so that it is
+   * ready when the first slot comes (a new connection to a far upstream takes longer than a slot's
+   * tolerance). Sends nothing.
+   */
+  preconnect?(providers: Iterable<Provider>): void;
 }
 
 export function createUpstreams(opts: {
@@ -56,6 +62,9 @@ export function createUpstreams(opts: {
   const damaijia = createDamaijiaClient({ baseUrl: opts.damaijiaBaseUrl, timeoutMs: opts.timeoutMs });
 
   return {
+    preconnect(providers) {
+      for (const provider of new Set(providers)) (provider === 'vvtool' ? vvtool : damaijia).preconnect();
+    },
     async call(account, operation, request) {
       const provider = Object.hasOwn(OPERATION_PROVIDER, operation)
         ? OPERATION_PROVIDER[operation]

@@ -7,7 +7,7 @@ import {
   type RequestOptions,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { urlToHttpOptions } from 'node:url';
 import type { Provider, Secret } from '../config/index.js';
 import { statusHidesCharge } from './charge.js';
@@ -39,7 +39,13 @@ export interface PostRequest {
   readonly payload: Payload;
 }
 
-export type Post = (request: PostRequest) => Promise<UpstreamReply>;
+export type Post = ((request: PostRequest) => Promise<UpstreamReply>) & {
+  /**
+   * Opens the spare connection to `url`'s origin now, if the pool has none and no idle one, so that
+   * the first call there finds it ready (see keepSpares). Sends nothing.
+   */
+  preconnect(url: string): void;
+};
 
 export interface PostOptions {
   /** The connection pool (tests); else one kept-alive pool per client and scheme. */
@@ -74,11 +80,12 @@ export function createPost(
 ): Post {
   const pool = new Pool(options.agent);
 
-  return (request) => {
+  const send = (request: PostRequest) => {
     // Read now, before anything awaits: the call scope lasts only for its send's synchronous run (wire-check.ts).
     const call = currentWireCall();
     return post(pool, request, call, provider, timeoutMs, read);
   };
+  return Object.assign(send, { preconnect: (url: string) => pool.preconnect(url) });
 }
 
 async function post(
@@ -181,6 +188,22 @@ class Pool {
     return target;
   }
 
+  /** Opens the spare to `url`'s origin ahead of its first call (see keepSpares). */
+  preconnect(url: string): void {
+    const { agent, options } = this.target(url);
+    const https = agent instanceof HttpsAgent;
+    // The options the agent would connect with for a request to this target (http's createSocket).
+    // (`options` is the agent's own, as createSocket spreads them: not in @types/node.)
+    const agentOptions = (agent as unknown as { options?: object }).options;
+    // ClientRequest names the host `host` (URL options give `hostname`).
+    const host = String(options.hostname ?? options.host ?? 'localhost');
+    const connectOptions: Record<string, unknown> = { ...options, ...agentOptions, host, keepAlive: true };
+    if (https && connectOptions.servername === undefined) connectOptions.servername = isIP(host) ? '' : host;
+    const key = agent.getName(connectOptions as Parameters<HttpAgent['getName']>[0]);
+    if ((agent.freeSockets[key]?.length ?? 0) > 0) return;
+    preconnectSpare.get(agent)?.(key, { ...connectOptions, _agentKey: key, encoding: null });
+  }
+
   /**
    * Destroys the target's pool's idle connections, so that its next request opens a new one. All of
    * the pool's, not by origin: a client talks to one upstream, and the agent's own name for an origin
@@ -209,6 +232,8 @@ class Pool {
 const spareSockets = new WeakSet<Socket>();
 /** Agents already keeping spares (a pool given the same agent twice must not wrap it twice). */
 const keepingSpares = new WeakSet<HttpAgent>();
+/** Per agent keeping spares: opens the spare for an origin (its agent key) unless there is one. */
+const preconnectSpare = new WeakMap<HttpAgent, (key: string, options: object) => void>();
 
 /**
  * Keeps one connection per origin made ahead: a request that finds no idle kept-alive connection
@@ -277,6 +302,10 @@ function keepSpares(agent: HttpAgent): void {
     socket.once(readyEvent, ready);
     spares.set(key, { socket, adopt });
   };
+
+  preconnectSpare.set(agent, (key, options) => {
+    if (!spares.has(key)) openSpare(key, options);
+  });
 
   agent.createConnection = ((
     options: { _agentKey?: string; host?: string; port?: number },

@@ -185,4 +185,38 @@ describe('the transport over HTTPS', () => {
       await far.close();
     }
   });
+
+  it('preconnect: the first call to a far upstream finds its connection ready, and nothing is sent ahead', async () => {
+    const far = await startTcpProxy((server.address() as AddressInfo).port, '127.0.0.1', 15);
+    const agent = new Agent({ keepAlive: true, ca: cert });
+    const url = `https://127.0.0.1:${far.port}/tool/erps/send`;
+    const post = createPost('vvtool', 5_000, readVvtoolBody, { agent });
+    try {
+      const before = { arrived: arrived.length, handshakes, connections };
+      post.preconnect(url);
+      post.preconnect(url);
+      await until('the handshake done ahead', () => handshakes > before.handshakes || undefined);
+      // One connection for both asks, and no request over it.
+      expect(connections - before.connections).toBe(1);
+      expect(arrived.length).toBe(before.arrived);
+      const checkedAt = performance.now();
+      const reply = await checkedAtWire(
+        () => performance.now() - checkedAt <= 10,
+        () =>
+          post({
+            url,
+            token,
+            authorization: (t) => `Bearer ${t}`,
+            payload: { kind: 'form', fields: { tid: '9' } },
+          }),
+      );
+      expect(reply).toMatchObject({ answered: true, code: 0 });
+      expect(arrived.slice(before.arrived).map((request) => request.connection)).toEqual([
+        before.connections + 1,
+      ]);
+    } finally {
+      agent.destroy();
+      await far.close();
+    }
+  });
 });

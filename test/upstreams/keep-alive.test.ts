@@ -254,6 +254,32 @@ describe('the spare connection made ahead', () => {
     }
   });
 
+  it('preconnect opens it before the first call (once, sending nothing), and the first call goes on it', async () => {
+    const own = await startCaptureServer(() => ({ body: { code: 0, msg: '成功' } }));
+    const agent = new Agent({ keepAlive: true });
+    const post = createPost('vvtool', 5_000, readVvtoolBody, { agent });
+    const url = `${own.baseUrl}/tool/erps/send`;
+    try {
+      post.preconnect(url);
+      post.preconnect(url);
+      await until(() => own.connections >= 1);
+      expect(
+        await post({
+          url,
+          token,
+          authorization: (t) => `Bearer ${t}`,
+          payload: { kind: 'form', fields: { tid: '9' } },
+        }),
+      ).toMatchObject({ answered: true, code: 0 });
+      expect(own.requests.map((r) => r.connection)).toEqual([1]);
+      // The one made ahead, carrying the call, and the next spare behind it.
+      expect(own.connections).toBe(2);
+    } finally {
+      agent.destroy();
+      await own.close();
+    }
+  });
+
   it('is made once per agent, however many pools share it', async () => {
     const agent = new Agent({ keepAlive: true });
     const connectionsBefore = server.connections;

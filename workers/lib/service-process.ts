@@ -110,6 +110,8 @@ export async function startServiceProcess(
     if (changed > 0)
       log.info({ accounts: changed }, 'published new account rates; every process enforces them');
     await warmUpClients(config.upstreamTimeoutMs);
+    // Connections to the upstreams the accounts use, ready for their first slots.
+    upstreams.preconnect?.(config.accounts.map((account) => account.provider));
   }
   const workers = queues.map((queue) =>
     createQueueWorker(service, queue, { connection: redis, upstreams, log, observer: needs.observer }),

@@ -8,6 +8,8 @@ export interface DamaijiaClient {
   delivery(token: Secret, request: DamaijiaDeliveryRequest): Promise<UpstreamReply>;
   /** `POST {base}/vv/external/pinSynchronization`. Never throws for upstream trouble. */
   sync(token: Secret, request: DamaijiaSyncRequest): Promise<UpstreamReply>;
+  /** Opens a connection to the upstream ahead of the first call (sends nothing; both paths share it). */
+  preconnect(): void;
 }
 
 export const DAMAIJIA_DELIVERY_PATH = '/vv/external/taoStoreBackstageDelivery';
@@ -21,6 +23,7 @@ export function createDamaijiaClient(opts: { baseUrl: string; timeoutMs: number 
   const syncUrl = joinUrl(opts.baseUrl, DAMAIJIA_SYNC_PATH);
   const post = createPost('damaijia', opts.timeoutMs, readDamaijiaBody);
   return {
+    preconnect: () => post.preconnect(deliveryUrl),
     delivery(token, r) {
       const json = {
         seller_nick: r.seller_nick,

@@ -6,6 +6,8 @@ import type { UpstreamReply, VvtoolSendRequest } from '../types.js';
 export interface VvtoolClient {
   /** `POST {base}/tool/erps/send`. Never throws for upstream trouble: see UpstreamReply. */
   send(token: Secret, request: VvtoolSendRequest): Promise<UpstreamReply>;
+  /** Opens a connection to the upstream ahead of the first call (sends nothing). */
+  preconnect(): void;
 }
 
 export const VVTOOL_SEND_PATH = '/tool/erps/send';
@@ -28,6 +30,7 @@ export function createVvtoolClient(opts: { baseUrl: string; timeoutMs: number })
   const url = joinUrl(opts.baseUrl, VVTOOL_SEND_PATH);
   const post = createPost('vvtool', opts.timeoutMs, readVvtoolBody);
   return {
+    preconnect: () => post.preconnect(url),
     send(token, request) {
       // multipart/form-data, as the document's examples send it (encoded by the transport).
       const fields: Record<string, string> = {};
