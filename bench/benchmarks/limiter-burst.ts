@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { DEFAULTS } from '../../src/config/index.js';
+import { aggregateRateAfterFirstSecond } from '../../support/arrivals.js';
 import { type BenchAccount, makeAccounts } from '../lib/accounts.js';
 import { pausedBacklog } from '../lib/backlog.js';
 import type { BenchContext, Benchmark } from '../lib/context.js';
@@ -168,7 +169,7 @@ async function measure(
     accountsOver: [...windows.values()].filter((max) => max > RATE).length,
     worstWindow: Math.max(0, ...windows.values()),
     medianAccountRate: median(accountRates(calls)),
-    afterFirstSecond: aggregateAfterFirstSecond(calls),
+    afterFirstSecond: aggregateRateAfterFirstSecond(byAccount(calls)),
     takesPerJob,
     wire,
     over: overLimitGaps(calls, RATE),
@@ -194,15 +195,6 @@ function byAccount(calls: readonly Arrival[]): number[][] {
     lists.set(call.account, list);
   }
   return [...lists.values()];
-}
-
-/** As the rate-limit test measures it (test/limits/rate-limit.test.ts). */
-function aggregateAfterFirstSecond(calls: readonly Arrival[]): number {
-  const lists = byAccount(calls);
-  const from = Math.min(...lists.map((list) => Math.min(...list))) + 1000;
-  const to = Math.min(...lists.map((list) => Math.max(...list)));
-  const within = lists.reduce((sum, list) => sum + list.filter((at) => at > from && at <= to).length, 0);
-  return to > from ? (within * 1000) / (to - from) : 0;
 }
 
 function accountRates(calls: readonly Arrival[]): number[] {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { Fulfillment } from '../../src/queues/service.js';
 import { maxInSlidingWindow } from '../../src/sandbox/index.js';
+import { aggregateRateAfterFirstSecond } from '../../support/arrivals.js';
 import { describeWorstWindow } from '../helpers/invariants.js';
 import { testAccount, vvtoolShip } from '../helpers/pipeline.js';
 import { type Child, spawnNode } from '../helpers/processes.js';
@@ -59,20 +60,6 @@ afterAll(async () => {
  * machine's. What is the design's is whether the slots it gives are used.
  */
 const WIDEST_SPACING_MS = 102.5 + (2 * 100) / 10;
-
-/**
- * The aggregate rate of several accounts' arrivals, calls/s, from one second after the first call
- * of any of them until the first of them has made its last call: while every account still has work.
- */
-function aggregateRateAfterFirstSecond(perAccount: readonly (readonly number[])[]): number {
-  const from = Math.min(...perAccount.map((times) => Math.min(...times))) + 1000;
-  const to = Math.min(...perAccount.map((times) => Math.max(...times)));
-  const calls = perAccount.reduce(
-    (sum, times) => sum + times.filter((at) => at > from && at <= to).length,
-    0,
-  );
-  return (calls * 1000) / (to - from);
-}
 
 /** The median gap between consecutive arrivals, from one second after the first of them. */
 function medianGapAfterFirstSecond(times: readonly number[]): number {
