@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/index.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -35,15 +35,12 @@ afterAll(async () => {
   await t.cleanup();
 });
 
-/**
- * The API on a Redis reached at `url` (a proxy the test cuts), reconnecting every `retryMs`; returned
- * once /readyz says ready.
- */
-async function apiThrough(url: string, retryMs: number) {
+/** The API on its own Redis client to `url` (errors expected and ignored); `close` ends all three. */
+async function apiOn(url: string, redisOptions: RedisOptions) {
   const config = loadConfig({ ...testEnv(t), REDIS_URL: url }, { accounts: true, apiKeys: true });
-  const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => retryMs });
+  const redis = new Redis(url, redisOptions);
   redis.on('error', () => {
-    // Expected while the proxy is cut; what the API answers is what these tests watch.
+    // Expected: Redis is unreachable or cut on purpose; what the API answers is what these tests watch.
   });
   const service = new Fulfillment(config, redis);
   expectConnectionErrors(service);
@@ -58,13 +55,22 @@ async function apiThrough(url: string, retryMs: number) {
     await service.close();
     redis.disconnect();
   };
+  return { app, redis, close };
+}
+
+/**
+ * The API on a Redis reached at `url` (a proxy the test cuts), reconnecting every `retryMs`; returned
+ * once /readyz says ready.
+ */
+async function apiThrough(url: string, retryMs: number) {
+  const api = await apiOn(url, { maxRetriesPerRequest: null, retryStrategy: () => retryMs });
   try {
-    await until('ready', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
+    await until('ready', async () => (await api.app.inject({ url: '/readyz' })).statusCode === 200);
   } catch (err) {
-    await close();
+    await api.close();
     throw err;
   }
-  return { app, redis, close };
+  return api;
 }
 
 /** A TCP proxy to the test Redis that can be cut and restored on the same port. */
@@ -101,22 +107,8 @@ class CuttableProxy {
 
 describe('with Redis unreachable', () => {
   it('/readyz is 503, /healthz and /metrics still answer, bad input is still a 400', async () => {
-    const config = loadConfig(
-      { ...testEnv(t), REDIS_URL: 'redis://127.0.0.1:1' },
-      { accounts: true, apiKeys: true },
-    );
-    const redis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 1 });
-    redis.on('error', () => {
-      // Expected: nothing listens on port 1.
-    });
-    const service = new Fulfillment(config, redis);
-    expectConnectionErrors(service);
-    const app = await buildServer({
-      service,
-      config,
-      log: quiet(),
-      metrics: new Metrics({ defaultMetrics: false }),
-    });
+    // Nothing listens on port 1.
+    const { app, close } = await apiOn('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       const ready = await app.inject({ url: '/readyz' });
       expect(ready.statusCode).toBe(503);
@@ -135,9 +127,7 @@ describe('with Redis unreachable', () => {
       });
       expect(bad.statusCode).toBe(400);
     } finally {
-      await app.close();
-      await service.close();
-      redis.disconnect();
+      await close();
     }
   });
 });
