@@ -50,7 +50,7 @@ export interface Upstreams {
    * ready when the first slot comes (a new connection to a far upstream takes longer than a slot's
    * tolerance). Sends nothing.
    */
-  preconnect?(providers: Iterable<Provider>): void;
+  preconnect(providers: Iterable<Provider>): void;
 }
 
 export function createUpstreams(opts: {

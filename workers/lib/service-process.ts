@@ -111,7 +111,7 @@ export async function startServiceProcess(
       log.info({ accounts: changed }, 'published new account rates; every process enforces them');
     await warmUpClients(config.upstreamTimeoutMs);
     // Connections to the upstreams the accounts use, ready for their first slots.
-    upstreams.preconnect?.(config.accounts.map((account) => account.provider));
+    upstreams.preconnect(config.accounts.map((account) => account.provider));
   }
   const workers = queues.map((queue) =>
     createQueueWorker(service, queue, { connection: redis, upstreams, log, observer: needs.observer }),
