@@ -271,7 +271,7 @@ function keepSpares(agent: HttpAgent): void {
     }
     // Not a reason to keep the process alive while it waits (as an idle kept-alive connection).
     socket.unref();
-    const readyEvent = 'encrypted' in socket ? 'secureConnect' : 'connect';
+    const readyEvent = readyEventOf(socket);
     const drop = () => {
       if (spares.get(key)?.socket === socket) spares.delete(key);
       clearTimeout(idle);
@@ -315,21 +315,14 @@ function keepSpares(agent: HttpAgent): void {
     const spare = spares.get(key);
     spares.delete(key);
     let socket: Socket;
-    const { socket: candidate } = spare ?? {};
     // Unread bytes (a server's parting "408" before it closes) or a closed side: not this request's.
-    if (
-      spare &&
-      candidate &&
-      !candidate.destroyed &&
-      candidate.writable &&
-      !candidate.readableEnded &&
-      candidate.readableLength === 0
-    ) {
+    const fresh = (s: Socket) => !s.destroyed && s.writable && !s.readableEnded && s.readableLength === 0;
+    if (spare && fresh(spare.socket)) {
       // Ready, or still connecting: the request waits for what is left of it (see exchange).
       spare.adopt();
-      socket = candidate;
+      socket = spare.socket;
     } else {
-      candidate?.destroy();
+      spare?.socket.destroy();
       socket = connect(options, ...rest);
     }
     // The next spare, after this request's own connection (which the server then sees first).
@@ -343,6 +336,11 @@ function keepSpares(agent: HttpAgent): void {
     spares.clear();
     destroy();
   };
+}
+
+/** The event after which a new socket can carry a request: its TLS handshake done, or its TCP connect. */
+function readyEventOf(socket: Socket): 'secureConnect' | 'connect' {
+  return 'encrypted' in socket ? 'secureConnect' : 'connect';
 }
 
 type Exchange =
@@ -401,8 +399,7 @@ function exchange(
       if (request.reusedSocket) return writeOn(socket);
       call?.observer?.connected();
       if (spareSockets.has(socket)) return writeOn(socket);
-      // A TLS socket is ready for the request once its handshake is done, a TCP socket once connected.
-      const ready = 'encrypted' in socket ? 'secureConnect' : socket.connecting ? 'connect' : undefined;
+      const ready = 'encrypted' in socket || socket.connecting ? readyEventOf(socket) : undefined;
       if (ready === undefined) writeOn(socket);
       else socket.once(ready, () => writeOn(socket));
     });
