@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallContext } from '../../src/ledger/index.js';
 import { SqlLedgerReader } from '../../src/records/ledger-reader.js';
-import { migrate } from '../../src/records/migrate.js';
-import { createPool, type Pool } from '../../src/records/pool.js';
 import { RecordsSink } from '../../src/records/sink.js';
-import { type TestDatabase, testDatabase } from '../records/db.js';
+import { type MigratedDatabase, migratedDatabase } from '../records/db.js';
 import { AUTH, type Harness, startHarness } from './harness.js';
 
 const DAY1 = Date.UTC(2024, 4, 1, 8, 0, 0);
@@ -25,16 +23,13 @@ const ctx = (overrides: Partial<CallContext>): CallContext => ({
 for (const mode of ['redis', 'postgresql'] as const) {
   describe(`ledger routes reading ${mode}`, () => {
     let h: Harness;
-    let db: TestDatabase | undefined;
-    let pool: Pool | undefined;
+    let db: MigratedDatabase | undefined;
 
     beforeAll(async () => {
       if (mode === 'postgresql') {
-        db = await testDatabase();
-        pool = createPool(db.url, () => {});
-        await migrate(pool);
+        db = await migratedDatabase();
       }
-      h = await startHarness('api-ledger', {}, pool ? { ledger: new SqlLedgerReader(pool) } : {});
+      h = await startHarness('api-ledger', {}, db ? { ledger: new SqlLedgerReader(db.pool) } : {});
       const { ledger } = h.service;
       await ledger.settle(ctx({ jobId: 'a' }), { amount: 1.5 }, DAY1);
       await ledger.settle(ctx({ jobId: 'b', shop: 'shop-2' }), { amount: 2 }, DAY1 + 1000);
@@ -50,9 +45,9 @@ for (const mode of ['redis', 'postgresql'] as const) {
         DAY2,
       );
       await ledger.settle(ctx({ jobId: 'd' }), { unknown: true }, DAY2 + 1000);
-      if (pool) {
+      if (db) {
         // Every entry moves to PostgreSQL and leaves Redis: the answers below come from SQL alone.
-        await new RecordsSink({ redis: h.service.redis, pool, prefix: h.config.prefix }).drain();
+        await new RecordsSink({ redis: h.service.redis, pool: db.pool, prefix: h.config.prefix }).drain();
         expect(await h.service.redis.zcard(`${h.config.prefix}:ledger:by-time`)).toBe(0);
       }
     });
@@ -60,8 +55,7 @@ for (const mode of ['redis', 'postgresql'] as const) {
     afterAll(async () => {
       expect(h.leakedSecrets()).toEqual([]);
       await h.close();
-      await pool?.end();
-      await db?.drop();
+      await db?.close();
     });
 
     const get = (url: string) => h.inject({ url, headers: AUTH });

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { migrate } from '../../src/records/migrate.js';
+import { createPool, type Pool } from '../../src/records/pool.js';
 
 export interface TestDatabase {
   /** `postgres://…/t_<random>`: a database of this test file's own. */
@@ -27,6 +29,30 @@ export async function testDatabase(): Promise<TestDatabase> {
         await admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
     },
   };
+}
+
+export interface MigratedDatabase extends TestDatabase {
+  /** A pool on the database, its records schema migrated. */
+  readonly pool: Pool;
+  /** Ends the pool, then drops the database. */
+  close(): Promise<void>;
+}
+
+/** A fresh database with the records schema and a pool on it: call in `beforeAll`, `close()` in `afterAll`. */
+export async function migratedDatabase(): Promise<MigratedDatabase> {
+  const db = await testDatabase();
+  const pool = createPool(db.url, () => {});
+  const close = async () => {
+    await pool.end();
+    await db.drop();
+  };
+  try {
+    await migrate(pool);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { ...db, pool, close };
 }
 
 /** Runs one statement on the server's `postgres` database (creating, dropping, closing databases). */

@@ -1,22 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outboxKey } from '../../src/keys.js';
 import { SqlJobsReader } from '../../src/records/jobs-reader.js';
-import { migrate } from '../../src/records/migrate.js';
-import { createPool, type Pool } from '../../src/records/pool.js';
+import type { Pool } from '../../src/records/pool.js';
 import { RecordsSink } from '../../src/records/sink.js';
 import { AUTH, type Harness, startHarness } from '../api/harness.js';
-import { type TestDatabase, testDatabase } from './db.js';
+import { type MigratedDatabase, migratedDatabase } from './db.js';
 
 let h: Harness;
-let db: TestDatabase;
+let db: MigratedDatabase;
 let pool: Pool;
 
 const T0 = Date.UTC(2024, 4, 1, 8, 0, 0);
 
 beforeAll(async () => {
-  db = await testDatabase();
-  pool = createPool(db.url, () => {});
-  await migrate(pool);
+  db = await migratedDatabase();
+  pool = db.pool;
   h = await startHarness('records-jobs', {}, { jobs: new SqlJobsReader(pool) });
   const { redis } = h.service;
   const prefix = h.config.prefix;
@@ -67,8 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   expect(h.leakedSecrets()).toEqual([]);
   await h.close();
-  await pool.end();
-  await db.drop();
+  await db.close();
 });
 
 const get = (url: string) => h.inject({ url, headers: AUTH });

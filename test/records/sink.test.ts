@@ -4,29 +4,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerKeys, outboxKey, RECORDS_GROUP } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/index.js';
 import { registerRecordsWaiting } from '../../src/records/metrics.js';
-import { migrate } from '../../src/records/migrate.js';
 import { createPool, type Pool } from '../../src/records/pool.js';
 import { RecordsSink } from '../../src/records/sink.js';
 import { spawnNode } from '../helpers/processes.js';
 import { deleteByPrefix, type TestRedis, testRedis } from '../helpers/redis.js';
 import { until } from '../helpers/wait.js';
 import { vvCall } from '../ledger/fixtures.js';
-import { type TestDatabase, testDatabase } from './db.js';
+import { type MigratedDatabase, migratedDatabase } from './db.js';
 
 describe('records sink', () => {
   let t: TestRedis;
-  let db: TestDatabase;
+  let db: MigratedDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
     t = await testRedis('records-sink');
-    db = await testDatabase();
-    pool = createPool(db.url, () => {});
-    await migrate(pool);
+    db = await migratedDatabase();
+    pool = db.pool;
   });
   afterAll(async () => {
-    await pool?.end();
-    await db?.drop();
+    await db?.close();
     await t?.cleanup();
   });
 

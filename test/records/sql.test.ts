@@ -2,23 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxEvent } from '../../src/events/index.js';
 import type { LedgerEntry } from '../../src/ledger/index.js';
-import { migrate } from '../../src/records/migrate.js';
-import { createPool, type Pool } from '../../src/records/pool.js';
+import type { Pool } from '../../src/records/pool.js';
 import { insertEntries, insertEvents, pgJson } from '../../src/records/sql.js';
-import { type TestDatabase, testDatabase } from './db.js';
+import { type MigratedDatabase, migratedDatabase } from './db.js';
 
 describe('records statements', () => {
-  let db: TestDatabase;
+  let db: MigratedDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
-    db = await testDatabase();
-    pool = createPool(db.url, () => {});
-    await migrate(pool);
+    db = await migratedDatabase();
+    pool = db.pool;
   });
   afterAll(async () => {
-    await pool?.end();
-    await db?.drop();
+    await db?.close();
   });
 
   it('pgJson turns lone surrogates into U+FFFD and leaves escaped backslashes and pairs alone', () => {
