@@ -47,14 +47,19 @@ function markerName(jobId: string): string {
 
 export const limiterKeys = {
   /**
-   * Hash: tat (next free slot, µs), the published rate, spacing and margin, the reported lag, and
-   * while held: held, reason, code, message, since.
+   * Hash: tat (next free slot, µs), seq (the number of the last grant), the published rate, spacing
+   * and margin, and while held: held, reason, code, message, since.
    */
   account: (prefix: string, account: string) => `${prefix}:acct:${account}`,
   /** Sorted set: the jobs parked for their turn (score: the turn's estimate, µs), in line order. */
   line: (prefix: string, account: string) => `${prefix}:acct:${account}:line`,
   /** Set: `${queue}/${jobId}` of jobs parked while the account is held (promoted on resume). */
   parked: (prefix: string, account: string) => `${prefix}:acct:${account}:parked`,
+  /**
+   * Hash: the window log, the last `rate` grants by number → `<slot>|<reach>|<tail>` (µs): the
+   * latest each call may arrive, which the grant `rate` later must be a second after (gate.lua).
+   */
+  sent: (prefix: string, account: string) => `${prefix}:acct:${account}:sent`,
   /** Never read nor written: the gate's live-call key for a job that makes no call, kept in the slot. */
   noCall: (prefix: string, account: string) => `${prefix}:acct:${account}:no-call`,
 };

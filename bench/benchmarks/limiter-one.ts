@@ -38,6 +38,7 @@ interface Measured {
   /** From the start of enqueueing the backlog to this variant's first call at the sandbox. */
   readonly firstCallMs: number;
   readonly gaps: Gaps;
+  readonly arrivals?: number[];
 }
 
 /**
@@ -144,6 +145,7 @@ export const limiterOne: Benchmark = {
           calls: own.length,
           firstCallMs: first - startedAt.get(variant.key)!,
           gaps: gapsOf(own.map((call) => call.at).filter((at) => at < first + DURATION_MS)),
+          arrivals: own.map((call) => call.at),
         });
       }
       const p = measured.get('product')!;

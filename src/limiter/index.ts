@@ -8,13 +8,11 @@ import { WireWatch } from './wire.js';
 export { RedisClock } from './clock.js';
 export { WireWatch } from './wire.js';
 
-/** The limiter cannot keep the limit with these settings (Redis too far for the margin): do not start. */
-export class LimiterSetupError extends Error {
-  override readonly name = 'LimiterSetupError';
-}
-
 export interface LimiterOptions {
-  /** Extra spacing per `rate` calls, absorbing jitter between grant and arrival (LIMITER_MARGIN_MS). */
+  /**
+   * Extra spacing per `rate` calls, and the allowance for the way from a call's last check (at its
+   * socket) to the upstream's clock (LIMITER_MARGIN_MS).
+   */
   readonly marginMs: number;
   /** The longest a job waits for its slot inside its worker slot; later slots park the job. */
   readonly maxWaitMs?: number;
@@ -38,6 +36,8 @@ export interface GateRequest {
   readonly jobKey: string;
   /** The job reached a granted slot too late to send: it is first in its account's line. */
   readonly again?: boolean;
+  /** The number of this job's last grant when its call was not sent: that grant constrains nothing. */
+  readonly released?: number;
   /** A hash field to write with a grant, in the same step (the ledger's in-flight mark). */
   readonly onGrant?: { readonly key: string; readonly field: string; readonly value: string };
   /** The marker of the shipment key derived from the job's data (the job id's marker when the same). */
@@ -64,6 +64,8 @@ export type GateAnswer =
       readonly uncertaintyMs: number;
       /** How late it may leave: the limiter's late tolerance (the gate says so with each grant). */
       readonly allowedLateMs: number;
+      /** The grant's number in the account's window log: `sent` and `released` name it. */
+      readonly number: number;
     }
   /** Park the job until shortly before `localSlot`, its estimated turn in the account's line. */
   | { readonly kind: 'park'; readonly localSlot: number }
@@ -94,21 +96,16 @@ export interface AccountState {
 
 /** Sampling interval of the event-loop delay histogram, ms. */
 const LAG_RESOLUTION_MS = 10;
-/** The most lag the gate widens an account's spacing for, ms. */
+/** The most lag a caller reports to the gate (which lets its calls be that much later), ms. */
 const MAX_LAG_MS = 100;
 /** The least tolerance: timers and the event loop make a call this late even on a calm host, ms. */
 const TOLERANCE_FLOOR_MS = 10;
-/**
- * The part of the margin kept for the way from the last check (at the socket: see
- * upstreams/wire-check.ts) to the upstream's clock, never spent on tolerance, ms.
- */
-const WIRE_RESERVE_MS = 10;
 
 const SCRIPTS = new URL('./scripts/', import.meta.url);
 /** How many of the gate script's arguments are KEYS. */
-const GATE_KEYS = 9;
+const GATE_KEYS = 10;
 
-type GateReply = [string, string | number, (string | number)?, (string | number)?];
+type GateReply = [string, string | number, (string | number)?, (string | number)?, (string | number)?];
 
 /**
  * The per-account limiter every worker process shares through Redis: at most `ratePerSecond` upstream
@@ -142,6 +139,7 @@ export class AccountLimiter {
       gateResume: 'resume.lua',
       gateHold: 'hold.lua',
       gatePublish: 'publish.lua',
+      gateSent: 'sent.lua',
     });
   }
 
@@ -149,6 +147,8 @@ export class AccountLimiter {
    * How late after its slot a call may leave, ms. The lateness a caller sees always includes the
    * clock spread (at least the best Redis round trip), so a fixed tolerance would stop all sending
    * once Redis is further away than it: the tolerance is that spread plus a floor, unless configured.
+   * Whatever it is, the limit holds: the window after a call pays for the lateness it may have, and
+   * then for what it had (see scripts/gate.lua).
    */
   get lateToleranceMs(): number {
     if (this.#fixedToleranceMs !== undefined) return this.#fixedToleranceMs;
@@ -157,8 +157,8 @@ export class AccountLimiter {
   }
 
   /**
-   * Spacing between calls of one account with no lag, µs: (1000 ms + margin) / rate. The gate adds
-   * twice the account's worst recent lag per window, spread over the rate: see scripts/gate.lua.
+   * Spacing between calls of one account, µs: (1000 ms + margin) / rate. The window after a late
+   * call is widened by its lateness and its process's lag: see scripts/gate.lua.
    */
   spacingUs(ratePerSecond: number): number {
     return Math.ceil(((1000 + this.#marginMs) * 1000) / ratePerSecond);
@@ -167,8 +167,8 @@ export class AccountLimiter {
   /**
    * How much this process has lagged lately, ms: its event-loop lag (p99 beyond the sampling
    * interval) over the last second and the one before (a stall is likelier right after another),
-   * capped at MAX_LAG_MS. The gate widens the account's spacing by twice it while it lasts, and lets
-   * this process's calls be that much later. Zero when calm.
+   * capped at MAX_LAG_MS. The gate lets this process's calls be that much later, and widens the
+   * window after each of them by it once more, for the way to the upstream. Zero when calm.
    */
   recentLagMs(): number {
     const now = performance.now();
@@ -186,9 +186,8 @@ export class AccountLimiter {
 
   /**
    * Before taking jobs: starts watching the event loop; samples Redis TIME so the clock offset (and
-   * the tolerance) is known before the first grant; refuses (LimiterSetupError) when Redis is too far
-   * away for the margin to cover the tolerance it needs; publishes the accounts' rates and this
-   * process's spacing, which every process's gate enforces from its next grant. Returns how many
+   * the tolerance) is known before the first grant; publishes the accounts' rates and this process's
+   * spacing and margin, which every process's gate enforces from its next grant. Returns how many
    * accounts' settings changed.
    */
   async calibrate(
@@ -201,14 +200,6 @@ export class AccountLimiter {
       const sentAt = RedisClock.localNow();
       const [seconds, micros] = await this.#redis.time();
       this.clock.observe(sentAt, Number(seconds) * 1000 + Number(micros) / 1000, RedisClock.localNow());
-    }
-    const needed = this.lateToleranceMs + WIRE_RESERVE_MS;
-    if (needed > this.#marginMs) {
-      const rtt = 2 * this.clock.uncertaintyMs;
-      throw new LimiterSetupError(
-        `LIMITER_MARGIN_MS ${this.#marginMs} is too small for a Redis ${rtt.toFixed(1)} ms away (best of ${samples} round trips): ` +
-          `the limit could not be kept. Set LIMITER_MARGIN_MS to at least ${Math.ceil(needed)}, or run nearer Redis`,
-      );
     }
     let changed = 0;
     for (const account of accounts) changed += await this.#publish(account);
@@ -275,6 +266,7 @@ export class AccountLimiter {
       // Without a call to track, the live-call key is a stand-in that no grant can find set.
       request.call?.liveKey ?? limiterKeys.noCall(this.#prefix, account.id),
       request.lock?.key ?? accountKey,
+      limiterKeys.sent(this.#prefix, account.id),
       request.jobId,
       this.spacingUs(account.ratePerSecond),
       this.#maxWaitUs,
@@ -288,6 +280,8 @@ export class AccountLimiter {
       request.lock?.token ?? '',
       request.call?.id ?? '',
       request.call?.overAfterMs ?? 0,
+      request.released ?? '',
+      Math.round(this.#marginMs * 1000),
     ];
   }
 
@@ -307,7 +301,27 @@ export class AccountLimiter {
     const estimate = Math.min(latest, Math.max(earliest, this.clock.toLocal(slot)));
     const localSlot = Math.min(latest, estimate + spread / 2);
     if (reply[0] === 'park') return { kind: 'park', localSlot };
-    return { kind: 'grant', localSlot, uncertaintyMs: spread, allowedLateMs: Number(reply[3]) / 1000 };
+    return {
+      kind: 'grant',
+      localSlot,
+      uncertaintyMs: spread,
+      allowedLateMs: Number(reply[3]) / 1000,
+      number: Number(reply[4]),
+    };
+  }
+
+  /**
+   * The granted call passed its last check `lateMs` late (its `lateness` then) and is being written:
+   * the window after it needs to be only that much wider (see scripts/sent.lua). Until this lands,
+   * the gate counts the call as late as its allowance, so a report lost or late costs only rate.
+   */
+  async sent(accountId: string, grantNumber: number, lateMs: number): Promise<void> {
+    await this.#redis.gateSent(
+      1,
+      limiterKeys.sent(this.#prefix, accountId),
+      grantNumber,
+      Math.max(0, Math.ceil(lateMs * 1000)),
+    );
   }
 
   /** Waits until the granted slot (never before it). */
@@ -403,5 +417,6 @@ declare module 'ioredis' {
     gateResume(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
     gateHold(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
     gatePublish(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
+    gateSent(numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>;
   }
 }

@@ -92,6 +92,8 @@ interface Run {
    * the check that found it in time (the wire is timed from it).
    */
   leaving: { readonly grant: Extract<GateAnswer, { kind: 'grant' }>; readonly checkedAt: number } | undefined;
+  /** This run's last grant, when its call was not sent: the next gate call releases it. */
+  unsent: number | undefined;
 }
 
 /** What the answer means for the job, decided before the settle so the settle can record it. */
@@ -189,6 +191,7 @@ class JobProcessor {
       log,
       started: performance.now(),
       leaving: undefined,
+      unsent: undefined,
     };
   }
 
@@ -238,6 +241,7 @@ class JobProcessor {
         throw new Error(`job ${run.jobId}: processing aborted (${String(run.signal.reason)})`);
       }
       const answer = await this.#deps.limiter.acquire(this.#gateRequest(run, { again, marked }));
+      run.unsent = undefined;
       if (answer.kind === 'grant') marked = true;
       else if (marked) {
         await this.#unmark(run);
@@ -285,6 +289,7 @@ class JobProcessor {
       shipMarkerKey: run.keys.shipMarker,
       jobKey,
       again: state.again,
+      released: run.unsent,
       // The in-flight mark must exist before the request leaves: a grant writes it in the same step,
       // so no round trip of its own sits between the grant and the send.
       onGrant: state.marked
@@ -321,6 +326,7 @@ class JobProcessor {
       return true;
     }
     // Sending now could crowd the upstream's second: the slot is given up.
+    run.unsent = grant.number;
     run.log.debug({ lateMs: late }, 'slot missed, queueing again');
     observer?.slotMissed?.({ account: run.account.id });
     return false;
@@ -362,17 +368,32 @@ class JobProcessor {
     const { limiter } = this.#deps;
     if (!run.leaving) throw new Error(`job ${run.jobId}: no slot to send in`);
     const { grant, checkedAt } = run.leaving;
-    const inTime = () => limiter.lateness(grant) <= grant.allowedLateMs;
+    const inTime = () => {
+      const late = limiter.lateness(grant);
+      if (late > grant.allowedLateMs) return false;
+      // Right after the request is handed to its socket (the check runs just before): how late it
+      // left, so that the window after it is widened by that and no more.
+      process.nextTick(() => this.#reportSent(run, grant.number, late));
+      return true;
+    };
     const reply = await atWire({ check: inTime, observer: limiter.wire, checkedAt }, () =>
       this.#callUpstream(run),
     );
     if (reply.answered || reply.failure !== 'late') return reply;
+    run.unsent = grant.number;
     run.log.debug(
       { lateMs: limiter.lateness(grant), sinceCheckMs: performance.now() - checkedAt },
       'slot missed at the wire, queueing again',
     );
     this.#deps.observer?.slotMissed?.({ account: run.account.id });
     return undefined;
+  }
+
+  /** Tells the gate how late a call left; if this fails, the gate keeps counting it as late as allowed. */
+  #reportSent(run: Run, grantNumber: number, lateMs: number): void {
+    this.#deps.limiter
+      .sent(run.account.id, grantNumber, lateMs)
+      .catch((err: unknown) => run.log.debug({ err }, 'could not report how late the call left'));
   }
 
   async #callUpstream(run: Run): Promise<UpstreamReply> {

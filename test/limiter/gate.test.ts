@@ -4,7 +4,7 @@ import { luaSource } from '../../src/runtime/lua.js';
 import { type TestRedis, testRedis } from '../helpers/redis.js';
 
 // The gate script on its own, called as the limiter calls it: the slot arithmetic is checked on Redis
-// itself, with the lag a caller reports given directly instead of measured.
+// itself, with the lag a caller reports, and how late a call left, given directly instead of measured.
 let t: TestRedis;
 beforeAll(async () => {
   t = await testRedis('gate');
@@ -13,14 +13,16 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
+const MARGIN_US = 30_000;
 const BASE_US = 103_000; // (1000 ms + a 30 ms margin) / 10, as the limiter computes it for that margin
 const MAX_WAIT_US = 250_000;
 const LATE_US = 10_000;
+const WINDOW_US = 1_000_000;
 
 const RATE = 10;
-/** How long a reported lag keeps spacing an account's slots (LAG_MEMORY in gate.lua), µs. */
-const LAG_MEMORY_US = 2_000_000;
-const GATE_SCRIPT = luaSource(new URL('../../src/limiter/scripts/', import.meta.url), 'gate.lua');
+const SCRIPTS = new URL('../../src/limiter/scripts/', import.meta.url);
+const GATE_SCRIPT = luaSource(SCRIPTS, 'gate.lua');
+const SENT_SCRIPT = luaSource(SCRIPTS, 'sent.lua');
 
 interface Reply {
   readonly kind: string;
@@ -28,6 +30,8 @@ interface Reply {
   readonly now: number;
   /** On a grant: how late the call may leave, µs. */
   readonly allowed: number;
+  /** On a grant: its number in the account's window log. */
+  readonly number: number;
 }
 
 async function gate(
@@ -37,10 +41,11 @@ async function gate(
   lagUs = 0,
   mark = '',
   maxWaitUs = MAX_WAIT_US,
+  released: number | '' = '',
 ): Promise<Reply> {
   const reply = (await t.redis.eval(
     GATE_SCRIPT,
-    9,
+    10,
     limiterKeys.account(t.prefix, account),
     limiterKeys.line(t.prefix, account),
     limiterKeys.parked(t.prefix, account),
@@ -50,6 +55,7 @@ async function gate(
     `${t.prefix}:marker:${job}`,
     `${t.prefix}:call:${job}`,
     `${t.prefix}:ship:${job}:lock`,
+    limiterKeys.sent(t.prefix, account),
     job,
     BASE_US,
     maxWaitUs,
@@ -63,8 +69,21 @@ async function gate(
     '',
     '',
     0,
-  )) as [string, number | string, number | string, (number | string)?];
-  return { kind: reply[0], slot: Number(reply[1]), now: Number(reply[2]), allowed: Number(reply[3]) };
+    released,
+    MARGIN_US,
+  )) as [string, number | string, number | string, (number | string)?, (number | string)?];
+  return {
+    kind: reply[0],
+    slot: Number(reply[1]),
+    now: Number(reply[2]),
+    allowed: Number(reply[3]),
+    number: Number(reply[4]),
+  };
+}
+
+/** A granted call passed its last check `lateUs` late (as the processor reports it). */
+async function sent(account: string, number: number, lateUs: number): Promise<number> {
+  return (await t.redis.eval(SENT_SCRIPT, 1, limiterKeys.sent(t.prefix, account), number, lateUs)) as number;
 }
 
 async function redisNow(): Promise<number> {
@@ -87,13 +106,43 @@ let asked = 0;
  * lag. Waiting is unbounded here, so that every ask is granted, however far ahead its slot.
  */
 async function gaps(account: string, lags: readonly number[]): Promise<number[]> {
-  const slots: number[] = [];
-  for (const lag of lags) {
-    const reply = await gate(account, `${account}-${asked++}`, 'first', lag, '', 3_600_000_000);
-    expect(reply.kind).toBe('grant');
-    slots.push(reply.slot);
-  }
+  const slots = (await grants(account, lags)).map((reply) => reply.slot);
   return slots.slice(1).map((slot, i) => slot - slots[i]!);
+}
+
+/** The grants of new jobs asking one after another, each with its caller's lag (waiting unbounded). */
+async function grants(account: string, lags: readonly number[]): Promise<Reply[]> {
+  const replies: Reply[] = [];
+  for (const lag of lags) replies.push(await grant(account, lag));
+  return replies;
+}
+
+async function grant(account: string, lagUs = 0, released: number | '' = ''): Promise<Reply> {
+  const reply = await gate(account, `${account}-${asked++}`, 'first', lagUs, '', 3_600_000_000, released);
+  expect(reply.kind).toBe('grant');
+  return reply;
+}
+
+/**
+ * The most calls that could arrive within one sliding second, each anywhere in its own
+ * [earliest, latest] (µs): the most intervals that meet one window [t, t + WINDOW_US), t at a latest.
+ */
+function mostInASecond(calls: ReadonlyArray<readonly [number, number]>): number {
+  let most = 0;
+  for (const [, t] of calls) {
+    const met = calls.filter(([earliest, latest]) => earliest < t + WINDOW_US && latest >= t).length;
+    most = Math.max(most, met);
+  }
+  return most;
+}
+
+/** A small deterministic generator (the property below is checked on a fixed, varied sequence). */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state / 2_147_483_648;
+  };
 }
 
 describe('gate', () => {
@@ -173,55 +222,93 @@ describe('gate', () => {
     expect(await gaps('published', [0, 0, 0])).toEqual([2 * BASE_US, 2 * BASE_US]);
   });
 
-  it("lets a call be late by the tolerance plus its own process's lag, which the spacing pays for", async () => {
+  it("lets a call be late by the tolerance plus its own process's lag", async () => {
     expect(await gate('paid', 'calm')).toMatchObject({ kind: 'grant', allowed: LATE_US });
     expect(await gate('paid-lag', 'lagging', 'first', 12_000)).toMatchObject({
       kind: 'grant',
       allowed: LATE_US + 12_000,
     });
-    // A calm caller after a laggy one: its slot is spaced for the lag, its own allowance is the tolerance.
-    expect(await gaps('paid-mixed', [12_000, 0])).toEqual([BASE_US + (2 * 12_000) / RATE]);
-    expect(await gate('paid-mixed', 'calm-2')).toMatchObject({ allowed: LATE_US });
   });
 
-  it('spaces every caller for the worst lag any caller reported lately, not for its own', async () => {
-    // One laggy process (20 ms) among calm ones: the calm callers' slots are spaced for 20 ms too,
-    // since the laggy one may leave that late inside any window they share.
-    const lagged = BASE_US + (2 * 20_000) / RATE;
-    expect(await gaps('mixed', [20_000, 0, 0, 5_000, 0])).toEqual([lagged, lagged, lagged, lagged]);
+  it('counts a call not yet reported as late as it may be: the grant `rate` later is a second after that', async () => {
+    // Ten slots at the spacing; the eleventh waits for the latest the first may arrive: its slot plus
+    // the tolerance and the margin (no lag), a second on, which is 10 ms past the spacing.
+    const slots = (await grants('unreported', Array(RATE + 2).fill(0))).map((reply) => reply.slot);
+    expect(slots[RATE]! - slots[0]!).toBe(WINDOW_US + LATE_US + MARGIN_US);
+    // The twelfth: the second's window is met by the spacing after the eleventh.
+    expect(slots[RATE + 1]! - slots[RATE]!).toBe(BASE_US);
   });
 
-  it("widens every slot within its memory after a lagging caller's slot, however calm the later callers", async () => {
-    const lagging = await gate('forget', 'f0', 'first', 30_000);
-    const lagged = BASE_US + (2 * 30_000) / RATE;
-    expect(await gaps('forget', [0, 0, 0])).toEqual([lagged, lagged]);
-    // As if those slots were long past: the next slot is more than the memory after the report.
-    const key = limiterKeys.account(t.prefix, 'forget');
-    await t.redis.hset(key, 'tat', String(lagging.slot + LAG_MEMORY_US + 250_000));
-    expect(await gaps('forget', [0, 0, 0])).toEqual([BASE_US, BASE_US]);
+  it('narrows the window after a call to how late it actually left, once it reports', async () => {
+    const first = await grant('reported');
+    await grants('reported', Array(RATE - 1).fill(0));
+    expect(await sent('reported', first.number, 2_000)).toBe(1);
+    const eleventh = await grant('reported');
+    expect(eleventh.slot - first.slot).toBe(WINDOW_US + 2_000 + MARGIN_US);
   });
 
-  it('forgets a worst lag after its memory even while calmer callers keep reporting theirs', async () => {
-    const worst = await gate('worst', 'w0', 'first', 30_000);
-    const key = limiterKeys.account(t.prefix, 'worst');
-    await t.redis.hset(key, 'tat', String(worst.slot + LAG_MEMORY_US + 250_000));
-    const calm = BASE_US + (2 * 5_000) / RATE;
-    expect(await gaps('worst', [5_000, 5_000, 5_000])).toEqual([calm, calm]);
+  it('never widens an entry by a report, nor keeps one of a call released unsent', async () => {
+    const first = await grant('raise');
+    // Later than its allowance: not a report a passed check can make; the entry stays as granted.
+    expect(await sent('raise', first.number, LATE_US + 5_000)).toBe(0);
+    await grants('raise', Array(RATE - 2).fill(0));
+    // The job of the first grant never sent its call: its next gate call releases that grant.
+    const tenth = await grant('raise', 0, first.number);
+    expect(await sent('raise', first.number, 0)).toBe(0);
+    const eleventh = await grant('raise');
+    expect(eleventh.slot - tenth.slot).toBe(BASE_US);
   });
 
-  it('estimates turns in line at the spacing without lag, so that lag gone by then leaves no slot unused', async () => {
+  it("widens the window after a lagging caller's call only, however calm the callers before and after", async () => {
+    // The first caller lags 20 ms: its call may leave 20 ms later, and the way to the upstream may take
+    // 20 ms longer. The call `rate` later pays for both; the next one only for the spacing.
+    const replies = await grants('one-lag', [20_000, ...Array(RATE + 1).fill(0)]);
+    const slots = replies.map((reply) => reply.slot);
+    expect(slots[RATE]! - slots[0]!).toBe(WINDOW_US + LATE_US + 2 * 20_000 + MARGIN_US);
+    expect(slots.slice(1, RATE).map((slot, i) => slot - slots[i]!)).toEqual(Array(RATE - 1).fill(BASE_US));
+    // The eleventh's own window (from the second grant, calm): met by the spacing after the tenth.
+    expect(slots[RATE + 1]! - slots[RATE]!).toBe(BASE_US);
+  });
+
+  it('keeps the last `rate` grants in its window log, and forgets it a minute after the last slot', async () => {
+    await grants('log', Array(RATE + 5).fill(0));
+    const key = limiterKeys.sent(t.prefix, 'log');
+    expect(await t.redis.hlen(key)).toBe(RATE);
+    expect(await t.redis.pttl(key)).toBeGreaterThan(59_000);
+  });
+
+  it('never lets `rate` + 1 calls arrive within a second, however late each leaves within its allowance', async () => {
+    // A property of the window log, on a fixed varied sequence: every caller with some lag, each call
+    // leaving as late as it may or on time, most reporting, some never sent (and released), each
+    // arriving after its margin and lag on the way (the worst: all of it). The calls `rate` apart are
+    // the ones that crowd a second, so lateness is at its extreme on every other call.
+    const next = random(12_345);
+    const calls: Array<[number, number]> = [];
+    let released: number | '' = '';
+    for (let i = 0; i < 400; i++) {
+      const lag = Math.floor(next() * 25_000);
+      const reply = await grant('property', lag, released);
+      released = '';
+      const fate = next();
+      if (fate < 0.1) {
+        released = reply.number;
+        continue;
+      }
+      const late = i % 2 === 0 ? reply.allowed : Math.floor(next() * reply.allowed);
+      if (fate < 0.8) await sent('property', reply.number, late);
+      calls.push([reply.slot, reply.slot + late + MARGIN_US + lag]);
+    }
+    expect(calls.length).toBeGreaterThan(300);
+    expect(mostInASecond(calls)).toBeLessThanOrEqual(RATE);
+  });
+
+  it('estimates turns in line at the spacing, not at what lateness may add to the windows', async () => {
     const now = await redisNow();
     await line('turns', { t1: now + 5_000_000, t2: now + 5_100_000 });
     // A new job behind two in line, asked by a lagging caller: its turn is two plain spacings on.
     const parked = await gate('turns', 't3', 'first', 30_000);
     expect(parked.kind).toBe('park');
     expect(parked.slot).toBe(parked.now + 2 * BASE_US);
-  });
-
-  it('writes no lag for calm callers', async () => {
-    await gaps('quiet', [0, 0]);
-    const fields = Object.keys(await t.redis.hgetall(limiterKeys.account(t.prefix, 'quiet')));
-    expect(fields.filter((field) => field.startsWith('lag'))).toEqual([]);
   });
 
   it('gives a parked job priority 0 so that it comes back ahead of jobs not yet gated', async () => {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { idempotencyKey, type JobData } from '../../src/jobs/index.js';
-import { queueKeys } from '../../src/keys.js';
+import { limiterKeys, queueKeys } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/index.js';
 import type { AccountLimiter } from '../../src/limiter/index.js';
 import { createLogger } from '../../src/log.js';
@@ -146,11 +146,18 @@ describe('the last check, at the wire', () => {
     // Each call is checked twice: after waiting for its slot, then at the wire. The first wire check
     // finds the slot long gone (a stalled connection, say); every other check is the real one.
     let checks = 0;
+    const reports: Array<{ number: number; lateMs: number }> = [];
     const limiter = new Proxy(real, {
       get(object, key) {
         if (key === 'lateness') {
           return (grant: Parameters<AccountLimiter['lateness']>[0]) =>
             ++checks === 2 ? 1e9 : object.lateness(grant);
+        }
+        if (key === 'sent') {
+          return (account: string, number: number, lateMs: number) => {
+            reports.push({ number, lateMs });
+            return object.sent(account, number, lateMs);
+          };
         }
         const value = Reflect.get(object, key, object);
         return typeof value === 'function' ? value.bind(object) : value;
@@ -166,6 +173,16 @@ describe('the last check, at the wire', () => {
     // Nothing was recorded for the call that never left: one entry, charged, no unknown.
     expect(await entriesOf(p, id)).toEqual([expect.objectContaining({ amount: 1, status: 'charged' })]);
     expect(await p.redis.hlen(`${p.prefix}:ledger:inflight`)).toBe(0);
+    // The gate's window log: the grant held back was released by the next gate call (it constrains
+    // nothing), and the call that left reported how late it was, which its entry now says.
+    expect(reports).toEqual([{ number: 2, lateMs: expect.any(Number) }]);
+    const log = limiterKeys.sent(p.prefix, vv.id);
+    const entry = await until('the report in the window log', async () => {
+      const [slot, reach, tail] = ((await p!.redis.hget(log, '2')) ?? '').split('|').map(Number);
+      return reach === slot! + Math.ceil(reports[0]!.lateMs * 1000) + tail! ? { slot, reach, tail } : undefined;
+    });
+    expect(entry.tail).toBeGreaterThan(0);
+    expect(await p.redis.hkeys(log)).toEqual(['2']);
   });
 });
 

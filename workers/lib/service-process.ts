@@ -1,7 +1,6 @@
 import type { Worker } from 'bullmq';
 import { type Config, ConfigError, loadConfig } from '../../src/config/index.js';
 import type { WorkQueueName } from '../../src/keys.js';
-import { LimiterSetupError } from '../../src/limiter/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { PipelineObserver } from '../../src/queues/observer.js';
 import { Fulfillment } from '../../src/queues/service.js';
@@ -104,9 +103,9 @@ export async function startServiceProcess(
   if (queues.length > 0) {
     // With records in PostgreSQL, the outbox must be read by them before any job can finish.
     if (config.databaseUrl !== null) await ensureRecordsGroup(redis, config.prefix);
-    // Before the first job: know Redis's clock (refusing a Redis too far for the margin), publish
-    // the accounts' rates, and pay the HTTP clients' first-call costs.
-    const changed = await orExit(service.limiter.calibrate(config.accounts), LimiterSetupError);
+    // Before the first job: know Redis's clock, publish the accounts' rates, and pay the HTTP
+    // clients' first-call costs.
+    const changed = await service.limiter.calibrate(config.accounts);
     if (changed > 0)
       log.info({ accounts: changed }, 'published new account rates; every process enforces them');
     await warmUpClients(config.upstreamTimeoutMs);

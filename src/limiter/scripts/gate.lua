@@ -22,34 +22,45 @@
   call of this job still in flight elsewhere answers 'busy' (or 'stale' once surely over); a held
   account parks the job in its parked set, to be promoted on resume.
 
-  Lag widens spacing: the account keeps the worst event-loop lag callers reported, per quarter
-  second of slots (`lag0`..`lag7`), and spaces every slot within LAG_MEMORY after a report by twice
-  the worst over the rate. A caller may send late by the tolerance plus its own lag, and no later
-  (its process checks that again at the socket: src/upstreams/wire-check.ts): one lag pays for that
-  allowance. The other is for the way from the socket to the upstream's clock, which the margin's
-  fixed 10 ms does not cover on a host that lags: measured here (the long crash and load tests,
-  workers and the sandbox sharing 2 cores), with the lag counted once the upstream saw 11 calls in
-  a second, its arrival stamps 40 ms behind while every send had passed its check.
+  The window log: what each grant may still cost. Spacing alone keeps any `rate` slots 1000 ms +
+  margin apart, which holds the limit only for calls that leave on time. A call may leave late, by
+  up to its allowance (the tolerance plus its process's recent event-loop lag), and that lateness
+  crowds the second that begins at its arrival. So each grant is written to the account's window log
+  (KEYS 10: grant number -> '<slot>|<reach>|<tail>', µs), where reach is the latest the call may
+  arrive at the upstream: its slot, plus its allowance, plus the tail (the margin for the way from
+  the last check at our socket to the upstream's clock, plus the caller's lag once more, for that way
+  on a host that lags). The grant `rate` grants later is never before that reach plus 1000 ms. Once
+  the call has passed its last check, its process reports how late it actually was (sent.lua), and
+  its reach drops to slot + actual lateness + tail; a grant whose call was never sent is released by
+  the job's next gate call (ARGV 14) and constrains nothing. Lateness thus costs the window after
+  it what it actually took, and the account's rate no longer pays in advance for lateness that did
+  not happen. The rate is the account's published one (field `rate`, like the spacing), so every
+  process looks back as far.
   The spacing is the account's published one (field `spacing`, written by publish.lua at start-up,
-  so every process enforces the same rate), or the caller's own when none is published.
+  so every process enforces the same rate), or the caller's own when none is published; likewise the
+  margin (field `margin`).
 
   A grant writes the ledger's in-flight mark (ARGV 9, 10 into KEYS 6) and the live-call key
   (KEYS 8: `<call id>|<deadline ms>`, the deadline being the slot plus ARGV 13).
 
   KEYS: 1 account hash, 2 the line (sorted set), 3 parked set, 4 the job id's marker, 5 the job's
         BullMQ hash, 6 the hash a grant writes to, 7 the shipment key's marker, 8 the live-call key,
-        9 the job's BullMQ lock key
+        9 the job's BullMQ lock key, 10 the account's window log (hash)
   ARGV: 1 job id, 2 the caller's spacing µs, 3 max wait µs, 4 tolerance µs, 5 parked member,
         6 'first' | 'again' (the job reached a granted slot too late to send: it is first in line),
         7 the caller's recent lag µs, 8 rate per second, 9 field a grant writes ('' for none),
         10 its value, 11 the caller's lock token ('' to skip), 12 the call id a grant starts,
-        13 how long after its slot a call is surely over, ms
+        13 how long after its slot a call is surely over, ms, 14 the number of this job's last grant
+        if its call was not sent ('' for none), 15 the caller's margin µs
   Returns {'marker', value} | {'lost'} | {'busy', deadline ms} | {'stale', call id}
-        | {'held', reason, code, since} | {'grant', slot µs, now µs, tolerance µs}
+        | {'held', reason, code, since} | {'grant', slot µs, now µs, allowance µs, grant number}
         | {'park', turn µs, now µs}
 ]]
-local LAG_MEMORY = 2000000
 local LINE_MEMORY = 60000000
+local WINDOW = 1000000
+
+-- A grant of this job that was never sent constrains nothing, whatever the job is told now.
+if ARGV[14] ~= '' then redis.call('HDEL', KEYS[10], ARGV[14]) end
 
 for _, key in ipairs({KEYS[4], KEYS[7]}) do
   local marker = redis.call('GET', key)
@@ -75,47 +86,41 @@ if live then
   end
 end
 local acct = redis.call('HMGET', KEYS[1], 'tat', 'held', 'reason', 'code', 'since', 'spacing',
-  'lag0', 'lag1', 'lag2', 'lag3', 'lag4', 'lag5', 'lag6', 'lag7')
+  'margin', 'rate', 'seq')
 if acct[2] then
   redis.call('SADD', KEYS[3], ARGV[5])
   return {'held', acct[3] or '', acct[4] or '', acct[5] or ''}
 end
 local maxWait = tonumber(ARGV[3])
 local ownLag = tonumber(ARGV[7])
-local rate = tonumber(ARGV[8])
+local rate = tonumber(acct[8]) or tonumber(ARGV[8])
 local base = tonumber(acct[6]) or tonumber(ARGV[2])
+local margin = tonumber(acct[7]) or tonumber(ARGV[15])
 -- '%.0f': Lua's default number format keeps 14 digits, too few for µs since the epoch.
 local function us(value) return string.format('%.0f', value) end
+local number = (tonumber(acct[9]) or 0) + 1
 local slot = math.max(now, tonumber(acct[1]) or 0)
--- The account's lag: the worst any caller reported for a slot within LAG_MEMORY before this one,
--- kept per quarter second of slots (fields lag0..lag7, '<quarter>:<lag µs>'). A caller may be late
--- by its own lag on top of the tolerance, so every gap in the second after its slot must be widened
--- for it, whoever grants those slots; older reports no longer widen anything.
-local quarter = math.floor(slot / 250000)
-local lag = ownLag
--- This quarter's report so far (0 when none): only a worse one is written.
-local thisQuarter = 0
-for i = 1, 8 do
-  local kept = acct[6 + i]
-  if kept then
-    local colon = string.find(kept, ':', 1, true)
-    local q = tonumber(string.sub(kept, 1, colon - 1))
-    local keptLag = tonumber(string.sub(kept, colon + 1))
-    if q > quarter - 8 then lag = math.max(lag, keptLag) end
-    if q == quarter then thisQuarter = keptLag end
-  end
+-- The window: a second after the latest arrival of the call `rate` grants back (if it may be sent).
+local back = redis.call('HGET', KEYS[10], number - rate)
+if back then
+  local bar = string.find(back, '|', 1, true)
+  local reach = tonumber(string.sub(back, bar + 1, string.find(back, '|', bar + 1, true) - 1))
+  slot = math.max(slot, reach + WINDOW)
 end
-if ownLag > thisQuarter then redis.call('HSET', KEYS[1], 'lag' .. (quarter % 8), quarter .. ':' .. ownLag) end
-local spacing = base + math.ceil(2 * lag / rate)
+local allowance = tonumber(ARGV[4]) + ownLag
 local function grant()
-  redis.call('HSET', KEYS[1], 'tat', us(slot + spacing))
+  local tail = margin + ownLag
+  redis.call('HSET', KEYS[1], 'tat', us(slot + base), 'seq', number)
+  redis.call('HSET', KEYS[10], number, us(slot) .. '|' .. us(slot + allowance + tail) .. '|' .. us(tail))
+  redis.call('HDEL', KEYS[10], number - rate)
+  redis.call('PEXPIRE', KEYS[10], math.floor((slot - now) / 1000) + LINE_MEMORY / 1000)
   redis.call('ZREM', KEYS[2], ARGV[1])
   if ARGV[9] ~= '' then redis.call('HSET', KEYS[6], ARGV[9], ARGV[10]) end
   if ARGV[12] ~= '' then
     local deadline = math.floor(slot / 1000) + tonumber(ARGV[13])
     redis.call('SET', KEYS[8], ARGV[12] .. '|' .. us(deadline), 'PX', 604800000)
   end
-  return {'grant', slot, now, tonumber(ARGV[4]) + ownLag}
+  return {'grant', slot, now, allowance, number}
 end
 local function park(turn)
   redis.call('ZADD', KEYS[2], turn, ARGV[1])
@@ -124,10 +129,10 @@ local function park(turn)
   return {'park', turn, now}
 end
 
--- Turns are estimated at the spacing without lag, which may be gone by then: a job back too late
--- leaves its slot unused when nobody else is at the gate, while one back early only waits a little
--- longer in its worker slot, or parks again. A place in line is kept until a minute past its turn
--- (the job removed, or its worker gone).
+-- Turns are estimated at the spacing, without what lateness may add to the windows: a job back too
+-- late leaves its slot unused when nobody else is at the gate, while one back early only waits a
+-- little longer in its worker slot, or parks again. A place in line is kept until a minute past its
+-- turn (the job removed, or its worker gone).
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. us(now - LINE_MEMORY))
 local turn = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]))
 if turn or ARGV[6] == 'again' then
