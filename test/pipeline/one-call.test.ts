@@ -179,7 +179,9 @@ describe('the last check, at the wire', () => {
     const log = limiterKeys.sent(p.prefix, vv.id);
     const entry = await until('the report in the window log', async () => {
       const [slot, reach, tail] = ((await p!.redis.hget(log, '2')) ?? '').split('|').map(Number);
-      return reach === slot! + Math.ceil(reports[0]!.lateMs * 1000) + tail! ? { slot, reach, tail } : undefined;
+      return reach === slot! + Math.ceil(reports[0]!.lateMs * 1000) + tail!
+        ? { slot, reach, tail }
+        : undefined;
     });
     expect(entry.tail).toBeGreaterThan(0);
     expect(await p.redis.hkeys(log)).toEqual(['2']);
