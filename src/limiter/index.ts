@@ -166,22 +166,31 @@ export class AccountLimiter {
 
   /**
    * How much this process has lagged lately, ms: its event-loop lag (p99 beyond the sampling
-   * interval) over the last second and the one before (a stall is likelier right after another),
-   * capped at MAX_LAG_MS. The gate lets this process's calls be that much later, and widens the
-   * window after each of them by it once more, for the way to the upstream. Zero when calm.
+   * interval) over the last second, the one before (a stall is likelier right after another) and
+   * the one in progress, capped at MAX_LAG_MS. The gate lets this process's calls be that much
+   * later, and widens the window after each of them by it once more, for the way to the upstream.
+   * Zero when calm.
    */
   recentLagMs(): number {
     const now = performance.now();
     if (now - this.#lagReadAt >= 1_000) {
-      // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
-      const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
-      const lastSecond = Math.min(MAX_LAG_MS, Math.max(0, loop));
+      const lastSecond = this.#loopLagMs();
       this.#recentLagMs = Math.max(lastSecond, this.#previousLagMs);
       this.#previousLagMs = lastSecond;
       this.#lag.reset();
       this.#lagReadAt = now;
+      return this.#recentLagMs;
     }
-    return this.#recentLagMs;
+    // The second in progress counts as soon as it lags: a process turning busy (a burst of work
+    // after a calm spell) must not wait for the second to end before its calls are allowed for it.
+    return Math.max(this.#recentLagMs, this.#loopLagMs());
+  }
+
+  /** The event-loop lag since the histogram's last reset (p99 beyond the sampling interval), capped, ms. */
+  #loopLagMs(): number {
+    // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
+    const loop = this.#lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS;
+    return Math.min(MAX_LAG_MS, Math.max(0, loop));
   }
 
   /**
@@ -312,8 +321,9 @@ export class AccountLimiter {
 
   /**
    * The granted call passed its last check `lateMs` late (its `lateness` then) and is being written:
-   * the window after it needs to be only that much wider (see scripts/sent.lua). Until this lands,
-   * the gate counts the call as late as its allowance, so a report lost or late costs only rate.
+   * the window after it needs to be only that much wider, plus the margin and this process's lag as
+   * it is now, when the request leaves (see scripts/sent.lua). Until this lands, the gate counts the
+   * call as late as its allowance, with the lag of its grant.
    */
   async sent(accountId: string, grantNumber: number, lateMs: number): Promise<void> {
     await this.#redis.gateSent(
@@ -321,6 +331,7 @@ export class AccountLimiter {
       limiterKeys.sent(this.#prefix, accountId),
       grantNumber,
       Math.max(0, Math.ceil(lateMs * 1000)),
+      Math.ceil((this.#marginMs + this.recentLagMs()) * 1000),
     );
   }
 

@@ -68,7 +68,8 @@ describe('a Redis further away than 10 ms', () => {
       const entry = await t.redis.hget(limiterKeys.sent(t.prefix, 'small'), String(answer.number));
       const [slot, reach] = entry!.split('|').map(Number) as [number, number];
       expect(reach - slot).toBeGreaterThanOrEqual(Math.round(answer.allowedLateMs * 1000) + 15_000);
-      // Reported as sent with the clock spread alone: the window narrows to that plus the margin.
+      // Reported as sent with the clock spread alone: the window narrows to that plus the margin (and
+      // this calm process's lag, if any).
       await limiter.sent('small', answer.number, answer.uncertaintyMs);
       const reported = await t.redis.hget(limiterKeys.sent(t.prefix, 'small'), String(answer.number));
       const [, lowered] = reported!.split('|').map(Number) as [number, number];

@@ -81,9 +81,13 @@ async function gate(
   };
 }
 
-/** A granted call passed its last check `lateUs` late (as the processor reports it). */
-async function sent(account: string, number: number, lateUs: number): Promise<number> {
-  return (await t.redis.eval(SENT_SCRIPT, 1, limiterKeys.sent(t.prefix, account), number, lateUs)) as number;
+/**
+ * A granted call passed its last check `lateUs` late, its process lagging `lagUs` then (as the
+ * processor reports it: the tail is the margin plus that lag).
+ */
+async function sent(account: string, number: number, lateUs: number, lagUs = 0): Promise<number> {
+  const key = limiterKeys.sent(t.prefix, account);
+  return (await t.redis.eval(SENT_SCRIPT, 1, key, number, lateUs, MARGIN_US + lagUs)) as number;
 }
 
 async function redisNow(): Promise<number> {
@@ -247,15 +251,23 @@ describe('gate', () => {
     expect(eleventh.slot - first.slot).toBe(WINDOW_US + 2_000 + MARGIN_US);
   });
 
-  it('never widens an entry by a report, nor keeps one of a call released unsent', async () => {
-    const first = await grant('raise');
-    // Later than its allowance: not a report a passed check can make; the entry stays as granted.
-    expect(await sent('raise', first.number, LATE_US + 5_000)).toBe(0);
-    await grants('raise', Array(RATE - 2).fill(0));
+  it('widens the window after a call whose process began to lag after its grant', async () => {
+    // Granted while calm (a second ahead), checked once its process lags 20 ms: the way to the
+    // upstream may take that much longer, and the window after it says so.
+    const first = await grant('began-to-lag');
+    await grants('began-to-lag', Array(RATE - 1).fill(0));
+    expect(await sent('began-to-lag', first.number, 2_000, 20_000)).toBe(1);
+    const eleventh = await grant('began-to-lag');
+    expect(eleventh.slot - first.slot).toBe(WINDOW_US + 2_000 + MARGIN_US + 20_000);
+  });
+
+  it('keeps nothing of a grant released unsent: it constrains no window, and a report finds nothing', async () => {
+    const first = await grant('released');
+    await grants('released', Array(RATE - 2).fill(0));
     // The job of the first grant never sent its call: its next gate call releases that grant.
-    const tenth = await grant('raise', 0, first.number);
-    expect(await sent('raise', first.number, 0)).toBe(0);
-    const eleventh = await grant('raise');
+    const tenth = await grant('released', 0, first.number);
+    expect(await sent('released', first.number, 0)).toBe(0);
+    const eleventh = await grant('released');
     expect(eleventh.slot - tenth.slot).toBe(BASE_US);
   });
 
@@ -279,8 +291,8 @@ describe('gate', () => {
 
   it('never lets `rate` + 1 calls arrive within a second, however late each leaves within its allowance', async () => {
     // A property of the window log, on a fixed varied sequence: every caller with some lag, each call
-    // leaving as late as it may or on time, most reporting, some never sent (and released), each
-    // arriving after its margin and lag on the way (the worst: all of it). The calls `rate` apart are
+    // leaving as late as it may or on time, most reporting (with the lag when it left), some never sent
+    // (and released), each arriving after its margin and lag on the way (the worst: all of it). The calls `rate` apart are
     // the ones that crowd a second, so lateness is at its extreme on every other call.
     const next = random(12_345);
     const calls: Array<[number, number]> = [];
@@ -295,8 +307,11 @@ describe('gate', () => {
         continue;
       }
       const late = i % 2 === 0 ? reply.allowed : Math.floor(next() * reply.allowed);
-      if (fate < 0.8) await sent('property', reply.number, late);
-      calls.push([reply.slot, reply.slot + late + MARGIN_US + lag]);
+      // Reported: with its process's lag when it left, which may have grown since the grant. Not
+      // reported (lost): the gate knows only the lag of the grant, and the way took no longer.
+      const lagWhenSent = fate < 0.8 ? Math.floor(next() * 40_000) : lag;
+      if (fate < 0.8) await sent('property', reply.number, late, lagWhenSent);
+      calls.push([reply.slot, reply.slot + late + MARGIN_US + Math.max(lag, lagWhenSent)]);
     }
     expect(calls.length).toBeGreaterThan(300);
     expect(mostInASecond(calls)).toBeLessThanOrEqual(RATE);
