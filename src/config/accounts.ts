@@ -18,6 +18,8 @@ export interface Account {
 
 /** The vv-tool document's limit: 10 requests per second per token. */
 export const DEFAULT_RATE_PER_SECOND = 10;
+/** The highest rate an account may be given (the benchmarks' "no limit" runs use it). */
+export const MAX_RATE_PER_SECOND = 1_000_000;
 export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -66,8 +68,12 @@ export function parseAccounts(text: string, setting: string): readonly Account[]
         );
       }
       const rate = entry['ratePerSecond'] ?? DEFAULT_RATE_PER_SECOND;
-      if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
-        throw new ConfigError(`${at}.ratePerSecond`, `must be a positive number (account "${id}")`);
+      if (typeof rate !== 'number' || !Number.isInteger(rate) || rate < 1 || rate > MAX_RATE_PER_SECOND) {
+        // The limit is a count of calls in any sliding second: a whole number, as the upstream counts.
+        throw new ConfigError(
+          `${at}.ratePerSecond`,
+          `must be a whole number from 1 to ${MAX_RATE_PER_SECOND} (account "${id}")`,
+        );
       }
       return Object.freeze({
         id,

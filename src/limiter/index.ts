@@ -36,8 +36,8 @@ export interface GateRequest {
   readonly jobKey: string;
   /** The job reached a granted slot too late to send: it is first in its account's line. */
   readonly again?: boolean;
-  /** The number of this job's last grant when its call was not sent: that grant constrains nothing. */
-  readonly released?: number;
+  /** This job's last grant when its call was not sent: that grant constrains nothing. */
+  readonly released?: GrantId;
   /** A hash field to write with a grant, in the same step (the ledger's in-flight mark). */
   readonly onGrant?: { readonly key: string; readonly field: string; readonly value: string };
   /** The marker of the shipment key derived from the job's data (the job id's marker when the same). */
@@ -66,6 +66,8 @@ export type GateAnswer =
       readonly allowedLateMs: number;
       /** The grant's number in the account's window log: `sent` and `released` name it. */
       readonly number: number;
+      /** Its slot, µs of Redis time: with the number, what names the grant. */
+      readonly slotUs: number;
     }
   /** Park the job until shortly before `localSlot`, its estimated turn in the account's line. */
   | { readonly kind: 'park'; readonly localSlot: number }
@@ -77,6 +79,12 @@ export type GateAnswer =
   | { readonly kind: 'busy'; readonly deadline: number }
   /** Another run's call is surely over and never settled: record it (charge unknown), then ask again. */
   | { readonly kind: 'stale'; readonly callId: string };
+
+/** A grant, as the window log names it: its number and its slot (µs of Redis time). */
+export interface GrantId {
+  readonly number: number;
+  readonly slotUs: number;
+}
 
 export interface AccountHold {
   readonly reason: string;
@@ -96,7 +104,10 @@ export interface AccountState {
 
 /** Sampling interval of the event-loop delay histogram, ms. */
 const LAG_RESOLUTION_MS = 10;
-/** The most lag a caller reports to the gate (which lets its calls be that much later), ms. */
+/**
+ * The most lag a caller reports to the gate (which lets its calls be that much later), ms. The gate
+ * counts a call not yet reported as taking this much longer on the way, twice, like a lag reported.
+ */
 const MAX_LAG_MS = 100;
 /** The least tolerance: timers and the event loop make a call this late even on a calm host, ms. */
 const TOLERANCE_FLOOR_MS = 10;
@@ -217,8 +228,9 @@ export class AccountLimiter {
 
   async #publish(account: { readonly id: string; readonly ratePerSecond: number }): Promise<number> {
     return (await this.#redis.gatePublish(
-      1,
+      2,
       limiterKeys.account(this.#prefix, account.id),
+      limiterKeys.sent(this.#prefix, account.id),
       account.ratePerSecond,
       this.spacingUs(account.ratePerSecond),
       Math.round(this.#marginMs * 1000),
@@ -289,8 +301,9 @@ export class AccountLimiter {
       request.lock?.token ?? '',
       request.call?.id ?? '',
       request.call?.overAfterMs ?? 0,
-      request.released ?? '',
+      request.released ? `${request.released.number}|${request.released.slotUs}` : '',
       Math.round(this.#marginMs * 1000),
+      MAX_LAG_MS * 1000,
     ];
   }
 
@@ -316,22 +329,25 @@ export class AccountLimiter {
       uncertaintyMs: spread,
       allowedLateMs: Number(reply[3]) / 1000,
       number: Number(reply[4]),
+      slotUs: Number(reply[1]),
     };
   }
 
   /**
    * The granted call passed its last check `lateMs` late (its `lateness` then) and is being written:
-   * the window after it needs to be only that much wider, plus the margin and this process's lag as
-   * it is now, when the request leaves (see scripts/sent.lua). Until this lands, the gate counts the
-   * call as late as its allowance, with the lag of its grant.
+   * the window after it needs to be only that much wider, plus the way to the upstream (the margin
+   * and twice this process's lag as it is now, when the request leaves; see scripts/sent.lua). Until
+   * this lands, the gate counts the call as late as its allowance, with the most lag any process
+   * reports: a report lost or late costs rate, never the bound.
    */
-  async sent(accountId: string, grantNumber: number, lateMs: number): Promise<void> {
+  async sent(accountId: string, grant: GrantId, lateMs: number): Promise<void> {
     await this.#redis.gateSent(
       1,
       limiterKeys.sent(this.#prefix, accountId),
-      grantNumber,
+      grant.number,
+      grant.slotUs,
       Math.max(0, Math.ceil(lateMs * 1000)),
-      Math.ceil((this.#marginMs + this.recentLagMs()) * 1000),
+      Math.ceil((this.#marginMs + 2 * this.recentLagMs()) * 1000),
     );
   }
 

@@ -10,7 +10,13 @@ import {
 } from '../jobs/index.js';
 import { limiterKeys, outboxKey, queueKeys, type WorkQueueName } from '../keys.js';
 import { type CallContext, type Ledger, LedgerError, type Settlement } from '../ledger/index.js';
-import { type AccountLimiter, type GateAnswer, type GateRequest, RedisClock } from '../limiter/index.js';
+import {
+  type AccountLimiter,
+  type GateAnswer,
+  type GateRequest,
+  type GrantId,
+  RedisClock,
+} from '../limiter/index.js';
 import type { Logger } from '../log.js';
 import { classify } from '../outcomes/index.js';
 import type { DoneResult, Outcome } from '../outcomes/types.js';
@@ -93,7 +99,7 @@ interface Run {
    */
   leaving: { readonly grant: Extract<GateAnswer, { kind: 'grant' }>; readonly checkedAt: number } | undefined;
   /** This run's last grant, when its call was not sent: the next gate call releases it. */
-  unsent: number | undefined;
+  unsent: GrantId | undefined;
 }
 
 /** What the answer means for the job, decided before the settle so the settle can record it. */
@@ -326,7 +332,7 @@ class JobProcessor {
       return true;
     }
     // Sending now could crowd the upstream's second: the slot is given up.
-    run.unsent = grant.number;
+    run.unsent = grant;
     run.log.debug({ lateMs: late }, 'slot missed, queueing again');
     observer?.slotMissed?.({ account: run.account.id });
     return false;
@@ -371,16 +377,17 @@ class JobProcessor {
     const inTime = () => {
       const late = limiter.lateness(grant);
       if (late > grant.allowedLateMs) return false;
-      // Right after the request is handed to its socket (the check runs just before): how late it
-      // left, so that the window after it is widened by that and no more.
-      process.nextTick(() => this.#reportSent(run, grant.number, late));
+      // How late it left, so that the window after it is widened by that and no more: told after the
+      // request's bytes are handed to its socket (end() runs right after this check and may leave
+      // the write to a tick of its own; a tick queued from this one runs after that).
+      process.nextTick(() => process.nextTick(() => this.#reportSent(run, grant, late)));
       return true;
     };
     const reply = await atWire({ check: inTime, observer: limiter.wire, checkedAt }, () =>
       this.#callUpstream(run),
     );
     if (reply.answered || reply.failure !== 'late') return reply;
-    run.unsent = grant.number;
+    run.unsent = grant;
     run.log.debug(
       { lateMs: limiter.lateness(grant), sinceCheckMs: performance.now() - checkedAt },
       'slot missed at the wire, queueing again',
@@ -390,9 +397,9 @@ class JobProcessor {
   }
 
   /** Tells the gate how late a call left; if this fails, the gate keeps counting it as late as allowed. */
-  #reportSent(run: Run, grantNumber: number, lateMs: number): void {
+  #reportSent(run: Run, grant: GrantId, lateMs: number): void {
     this.#deps.limiter
-      .sent(run.account.id, grantNumber, lateMs)
+      .sent(run.account.id, grant, lateMs)
       .catch((err: unknown) => run.log.debug({ err }, 'could not report how late the call left'));
   }
 

@@ -109,7 +109,11 @@ describe('loadConfig', () => {
     ],
     [
       { FULFILLMENT_ACCOUNTS: '[{"id":"a","provider":"vvtool","token":"t","ratePerSecond":0}]' },
-      /ratePerSecond: must be a positive number/,
+      /^FULFILLMENT_ACCOUNTS\[0\]\.ratePerSecond: must be a whole number from 1 to 1000000/,
+    ],
+    [
+      { FULFILLMENT_ACCOUNTS: '[{"id":"a","provider":"vvtool","token":"t","ratePerSecond":2.5}]' },
+      /^FULFILLMENT_ACCOUNTS\[0\]\.ratePerSecond: must be a whole number/,
     ],
     [
       {

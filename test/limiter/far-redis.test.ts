@@ -67,10 +67,11 @@ describe('a Redis further away than 10 ms', () => {
       // Until the call reports, the gate counts it as arriving as late as allowed plus the margin.
       const entry = await t.redis.hget(limiterKeys.sent(t.prefix, 'small'), String(answer.number));
       const [slot, reach] = entry!.split('|').map(Number) as [number, number];
+      expect(slot).toBe(answer.slotUs);
       expect(reach - slot).toBeGreaterThanOrEqual(Math.round(answer.allowedLateMs * 1000) + 15_000);
       // Reported as sent with the clock spread alone: the window narrows to that plus the margin (and
       // this calm process's lag, if any).
-      await limiter.sent('small', answer.number, answer.uncertaintyMs);
+      await limiter.sent('small', answer, answer.uncertaintyMs);
       const reported = await t.redis.hget(limiterKeys.sent(t.prefix, 'small'), String(answer.number));
       const [, lowered] = reported!.split('|').map(Number) as [number, number];
       expect(lowered).toBeLessThan(reach);

@@ -18,11 +18,16 @@ const BASE_US = 103_000; // (1000 ms + a 30 ms margin) / 10, as the limiter comp
 const MAX_WAIT_US = 250_000;
 const LATE_US = 10_000;
 const WINDOW_US = 1_000_000;
+/** The most lag a caller reports (MAX_LAG_MS in src/limiter/index.ts), µs. */
+const MAX_LAG_US = 100_000;
+/** How late the gate counts a call not yet reported: its allowance plus the most the way may take. */
+const CAUTIOUS_US = LATE_US + MARGIN_US + 2 * MAX_LAG_US;
 
 const RATE = 10;
 const SCRIPTS = new URL('../../src/limiter/scripts/', import.meta.url);
 const GATE_SCRIPT = luaSource(SCRIPTS, 'gate.lua');
 const SENT_SCRIPT = luaSource(SCRIPTS, 'sent.lua');
+const PUBLISH_SCRIPT = luaSource(SCRIPTS, 'publish.lua');
 
 interface Reply {
   readonly kind: string;
@@ -41,7 +46,7 @@ async function gate(
   lagUs = 0,
   mark = '',
   maxWaitUs = MAX_WAIT_US,
-  released: number | '' = '',
+  released: Reply | undefined = undefined,
 ): Promise<Reply> {
   const reply = (await t.redis.eval(
     GATE_SCRIPT,
@@ -69,8 +74,9 @@ async function gate(
     '',
     '',
     0,
-    released,
+    released ? `${released.number}|${released.slot}` : '',
     MARGIN_US,
+    MAX_LAG_US,
   )) as [string, number | string, number | string, (number | string)?, (number | string)?];
   return {
     kind: reply[0],
@@ -83,11 +89,17 @@ async function gate(
 
 /**
  * A granted call passed its last check `lateUs` late, its process lagging `lagUs` then (as the
- * processor reports it: the tail is the margin plus that lag).
+ * processor reports it: the tail is the margin plus twice that lag).
  */
-async function sent(account: string, number: number, lateUs: number, lagUs = 0): Promise<number> {
+async function sent(
+  account: string,
+  granted: Pick<Reply, 'number' | 'slot'>,
+  lateUs: number,
+  lagUs = 0,
+): Promise<number> {
   const key = limiterKeys.sent(t.prefix, account);
-  return (await t.redis.eval(SENT_SCRIPT, 1, key, number, lateUs, MARGIN_US + lagUs)) as number;
+  const tail = MARGIN_US + 2 * lagUs;
+  return (await t.redis.eval(SENT_SCRIPT, 1, key, granted.number, granted.slot, lateUs, tail)) as number;
 }
 
 async function redisNow(): Promise<number> {
@@ -121,7 +133,7 @@ async function grants(account: string, lags: readonly number[]): Promise<Reply[]
   return replies;
 }
 
-async function grant(account: string, lagUs = 0, released: number | '' = ''): Promise<Reply> {
+async function grant(account: string, lagUs = 0, released?: Reply): Promise<Reply> {
   const reply = await gate(account, `${account}-${asked++}`, 'first', lagUs, '', 3_600_000_000, released);
   expect(reply.kind).toBe('grant');
   return reply;
@@ -236,9 +248,9 @@ describe('gate', () => {
 
   it('counts a call not yet reported as late as it may be: the grant `rate` later is a second after that', async () => {
     // Ten slots at the spacing; the eleventh waits for the latest the first may arrive: its slot plus
-    // the tolerance and the margin (no lag), a second on, which is 10 ms past the spacing.
+    // the tolerance, the margin, and twice the most lag a process reports (the way to the upstream).
     const slots = (await grants('unreported', Array(RATE + 2).fill(0))).map((reply) => reply.slot);
-    expect(slots[RATE]! - slots[0]!).toBe(WINDOW_US + LATE_US + MARGIN_US);
+    expect(slots[RATE]! - slots[0]!).toBe(WINDOW_US + CAUTIOUS_US);
     // The twelfth: the second's window is met by the spacing after the eleventh.
     expect(slots[RATE + 1]! - slots[RATE]!).toBe(BASE_US);
   });
@@ -246,40 +258,59 @@ describe('gate', () => {
   it('narrows the window after a call to how late it actually left, once it reports', async () => {
     const first = await grant('reported');
     await grants('reported', Array(RATE - 1).fill(0));
-    expect(await sent('reported', first.number, 2_000)).toBe(1);
+    expect(await sent('reported', first, 2_000)).toBe(1);
     const eleventh = await grant('reported');
     expect(eleventh.slot - first.slot).toBe(WINDOW_US + 2_000 + MARGIN_US);
   });
 
   it('widens the window after a call whose process began to lag after its grant', async () => {
     // Granted while calm (a second ahead), checked once its process lags 20 ms: the way to the
-    // upstream may take that much longer, and the window after it says so.
+    // upstream may take that much longer, twice, and the window after it says so.
     const first = await grant('began-to-lag');
     await grants('began-to-lag', Array(RATE - 1).fill(0));
-    expect(await sent('began-to-lag', first.number, 2_000, 20_000)).toBe(1);
+    expect(await sent('began-to-lag', first, 2_000, 20_000)).toBe(1);
     const eleventh = await grant('began-to-lag');
-    expect(eleventh.slot - first.slot).toBe(WINDOW_US + 2_000 + MARGIN_US + 20_000);
+    expect(eleventh.slot - first.slot).toBe(WINDOW_US + 2_000 + MARGIN_US + 2 * 20_000);
+  });
+
+  it('never raises an entry by a report: the cautious reach bounds every report a passed check makes', async () => {
+    const first = await grant('no-raise');
+    const entry = await t.redis.hget(limiterKeys.sent(t.prefix, 'no-raise'), String(first.number));
+    expect(await sent('no-raise', first, first.allowed + 1_000, MAX_LAG_US + 1_000)).toBe(0);
+    expect(await t.redis.hget(limiterKeys.sent(t.prefix, 'no-raise'), String(first.number))).toBe(entry);
   });
 
   it('keeps nothing of a grant released unsent: it constrains no window, and a report finds nothing', async () => {
     const first = await grant('released');
     await grants('released', Array(RATE - 2).fill(0));
     // The job of the first grant never sent its call: its next gate call releases that grant.
-    const tenth = await grant('released', 0, first.number);
-    expect(await sent('released', first.number, 0)).toBe(0);
+    const tenth = await grant('released', 0, first);
+    expect(await sent('released', first, 0)).toBe(0);
     const eleventh = await grant('released');
     expect(eleventh.slot - tenth.slot).toBe(BASE_US);
   });
 
+  it('takes a release or a report only for the grant it names by number and slot', async () => {
+    // As if Redis had lost its last writes and issued the number again to another job's grant.
+    const granted = await grant('identity');
+    const other = { number: granted.number, slot: granted.slot - 1 };
+    expect(await sent('identity', other, 0)).toBe(0);
+    await grant('identity', 0, { ...granted, slot: granted.slot - 1 });
+    const key = limiterKeys.sent(t.prefix, 'identity');
+    expect(await t.redis.hexists(key, String(granted.number))).toBe(1);
+    expect(await sent('identity', granted, 0)).toBe(1);
+  });
+
   it("widens the window after a lagging caller's call only, however calm the callers before and after", async () => {
-    // The first caller lags 20 ms: its call may leave 20 ms later, and the way to the upstream may take
-    // 20 ms longer. The call `rate` later pays for both; the next one only for the spacing.
-    const replies = await grants('one-lag', [20_000, ...Array(RATE + 1).fill(0)]);
-    const slots = replies.map((reply) => reply.slot);
-    expect(slots[RATE]! - slots[0]!).toBe(WINDOW_US + LATE_US + 2 * 20_000 + MARGIN_US);
-    expect(slots.slice(1, RATE).map((slot, i) => slot - slots[i]!)).toEqual(Array(RATE - 1).fill(BASE_US));
-    // The eleventh's own window (from the second grant, calm): met by the spacing after the tenth.
-    expect(slots[RATE + 1]! - slots[RATE]!).toBe(BASE_US);
+    // The first caller lags 20 ms and leaves as late as it may: its call may also take 40 ms longer
+    // on the way. The call `rate` later pays for both; the one after it only for the spacing.
+    const first = await grant('one-lag', 20_000);
+    const calm = await grants('one-lag', Array(RATE - 1).fill(0));
+    expect(await sent('one-lag', first, first.allowed, 20_000)).toBe(1);
+    for (const reply of calm) await sent('one-lag', reply, 0);
+    const [eleventh, twelfth] = await grants('one-lag', [0, 0]);
+    expect(eleventh!.slot - first.slot).toBe(WINDOW_US + LATE_US + 20_000 + MARGIN_US + 2 * 20_000);
+    expect(twelfth!.slot - eleventh!.slot).toBe(BASE_US);
   });
 
   it('keeps the last `rate` grants in its window log, and forgets it a minute after the last slot', async () => {
@@ -289,29 +320,52 @@ describe('gate', () => {
     expect(await t.redis.pttl(key)).toBeGreaterThan(59_000);
   });
 
+  it('forgets, when the rate is lowered, the entries no grant will look back to', async () => {
+    const account = limiterKeys.account(t.prefix, 'lowered');
+    const key = limiterKeys.sent(t.prefix, 'lowered');
+    const publish = (rate: number) =>
+      t.redis.eval(
+        PUBLISH_SCRIPT,
+        2,
+        account,
+        key,
+        rate,
+        Math.ceil(1_030_000 / rate),
+        MARGIN_US,
+        MAX_WAIT_US,
+      );
+    await publish(RATE);
+    await grants('lowered', Array(RATE).fill(0));
+    await publish(4);
+    expect((await t.redis.hkeys(key)).map(Number).sort((a, b) => a - b)).toEqual([7, 8, 9, 10]);
+  });
+
   it('never lets `rate` + 1 calls arrive within a second, however late each leaves within its allowance', async () => {
-    // A property of the window log, on a fixed varied sequence: every caller with some lag, each call
-    // leaving as late as it may or on time, most reporting (with the lag when it left), some never sent
-    // (and released), each arriving after its margin and lag on the way (the worst: all of it). The calls `rate` apart are
-    // the ones that crowd a second, so lateness is at its extreme on every other call.
+    // A property of the window log, on a fixed varied sequence: every caller with some lag; each call
+    // leaving as late as it may (every other call) or on time; its process lagging more or less when
+    // it leaves than at its grant; its report landing at once, or only after the grants that look
+    // back to it, or never; some calls never sent (and released). Each arrives after the margin and
+    // twice its process's lag when it left, on the way: the worst the tail allows.
     const next = random(12_345);
     const calls: Array<[number, number]> = [];
-    let released: number | '' = '';
+    const pending: Array<{ due: number; report: () => Promise<number> }> = [];
+    let released: Reply | undefined;
     for (let i = 0; i < 400; i++) {
+      for (const report of pending.filter((late) => late.due === i)) await report.report();
       const lag = Math.floor(next() * 25_000);
       const reply = await grant('property', lag, released);
-      released = '';
+      released = undefined;
       const fate = next();
       if (fate < 0.1) {
-        released = reply.number;
+        released = reply;
         continue;
       }
       const late = i % 2 === 0 ? reply.allowed : Math.floor(next() * reply.allowed);
-      // Reported: with its process's lag when it left, which may have grown since the grant. Not
-      // reported (lost): the gate knows only the lag of the grant, and the way took no longer.
-      const lagWhenSent = fate < 0.8 ? Math.floor(next() * 40_000) : lag;
-      if (fate < 0.8) await sent('property', reply.number, late, lagWhenSent);
-      calls.push([reply.slot, reply.slot + late + MARGIN_US + Math.max(lag, lagWhenSent)]);
+      const lagWhenSent = Math.floor(next() * 40_000);
+      if (fate < 0.7) await sent('property', reply, late, lagWhenSent);
+      else if (fate < 0.85)
+        pending.push({ due: i + RATE + 2, report: () => sent('property', reply, late, lagWhenSent) });
+      calls.push([reply.slot, reply.slot + late + MARGIN_US + 2 * lagWhenSent]);
     }
     expect(calls.length).toBeGreaterThan(300);
     expect(mostInASecond(calls)).toBeLessThanOrEqual(RATE);

@@ -54,12 +54,13 @@ afterAll(async () => {
 });
 
 /**
- * The widest the gate spaces one account's slots at 10/s: (1000 + the default 25 ms margin) / 10,
- * plus twice the most lag it widens for (100 ms) spread over the rate's slots. A loaded machine lags, and
- * the gate then spaces slots wider so that late calls still keep the bound: that much is the
- * machine's. What is the design's is whether the slots it gives are used.
+ * The widest the gate spaces one account's slots at 10/s on average: (1000 + the default 15 ms
+ * margin) / 10, plus what its window log adds per window of 10 at worst: a call's lateness (the 10 ms
+ * tolerance) and twice the most lag a process reports (100 ms). A loaded machine lags, and the gate
+ * then spaces slots wider so that late calls still keep the bound: that much is the machine's. What
+ * is the design's is whether the slots it gives are used.
  */
-const WIDEST_SPACING_MS = 102.5 + (2 * 100) / 10;
+const WIDEST_SPACING_MS = 101.5 + (10 + 2 * 100) / 10;
 
 /** The median gap between consecutive arrivals, from one second after the first of them. */
 function medianGapAfterFirstSecond(times: readonly number[]): number {
@@ -133,7 +134,7 @@ describe('per-account limit, many accounts at once', () => {
     expect((await upstream.control.report()).violations).toEqual([]);
     // The rate half of the limiter: after its first second, each account's calls follow one another
     // slot after slot: the typical gap is within 90% of the widest spacing (so at least 73% of the
-    // limit; 95-97% on a calm machine, where the gaps are 103-104 ms). The median gap, not the span: a loaded machine may stall any
+    // limit; 97-98% on a calm machine, where the gaps are 102-103 ms). The median gap, not the span: a loaded machine may stall any
     // process now and then, which costs that slot (measured in bench/, limiter-burst), but a design
     // that leaves slots unused while jobs wait (jobs back late from the line, a slot reserved for a
     // job and lost) shows in most gaps.
@@ -142,9 +143,8 @@ describe('per-account limit, many accounts at once', () => {
     );
     for (const gap of typicalGaps) expect(gap).toBeLessThanOrEqual(WIDEST_SPACING_MS / 0.9);
     // And all together: while every account still has work, after the first second, at least 85% of
-    // the 200 calls/s the twenty limits allow. The margin's ceiling is 97.6% (spacing 102.5 ms); seen
-    // here: 93-94% calm, 90-91% with four CPU-bound processes beside it, 88-91% beside the whole
-    // quick suite.
+    // the 200 calls/s the twenty limits allow. The margin's ceiling is 98.5% (spacing 101.5 ms); seen
+    // here: 96% calm.
     const aggregate = aggregateRateAfterFirstSecond(arrivals);
     console.log(`aggregate after the first second: ${aggregate.toFixed(1)} calls/s of ${many.length * 10}`);
     expect(aggregate).toBeGreaterThanOrEqual(0.85 * many.length * 10);

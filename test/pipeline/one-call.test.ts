@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { idempotencyKey, type JobData } from '../../src/jobs/index.js';
 import { limiterKeys, queueKeys } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/index.js';
-import type { AccountLimiter } from '../../src/limiter/index.js';
+import type { AccountLimiter, GrantId } from '../../src/limiter/index.js';
 import { createLogger } from '../../src/log.js';
 import type { DeadLetters } from '../../src/queues/dead-letter.js';
 import { doneMarker } from '../../src/queues/markers.js';
@@ -154,9 +154,9 @@ describe('the last check, at the wire', () => {
             ++checks === 2 ? 1e9 : object.lateness(grant);
         }
         if (key === 'sent') {
-          return (account: string, number: number, lateMs: number) => {
-            reports.push({ number, lateMs });
-            return object.sent(account, number, lateMs);
+          return (account: string, grant: GrantId, lateMs: number) => {
+            reports.push({ number: grant.number, lateMs });
+            return object.sent(account, grant, lateMs);
           };
         }
         const value = Reflect.get(object, key, object);

@@ -27,15 +27,17 @@
   up to its allowance (the tolerance plus its process's recent event-loop lag), and that lateness
   crowds the second that begins at its arrival. So each grant is written to the account's window log
   (KEYS 10: grant number -> '<slot>|<reach>|<tail>', µs), where reach is the latest the call may
-  arrive at the upstream: its slot, plus its allowance, plus the tail (the margin for the way from
-  the last check at our socket to the upstream's clock, plus the caller's lag once more, for that way
-  on a host that lags). The grant `rate` grants later is never before that reach plus 1000 ms. Once
-  the call has passed its last check, its process reports how late it actually was (sent.lua), and
-  its reach drops to slot + actual lateness + tail; a grant whose call was never sent is released by
-  the job's next gate call (ARGV 14) and constrains nothing. Lateness thus costs the window after
-  it what it actually took, and the account's rate no longer pays in advance for lateness that did
-  not happen. The rate is the account's published one (field `rate`, like the spacing), so every
-  process looks back as far.
+  arrive at the upstream: its slot, plus its allowance, plus the most the way to the upstream may
+  take (the margin plus twice the most lag a caller ever reports, ARGV 16). The tail is the grant's
+  own estimate of that way (the margin plus twice the caller's lag now). The grant `rate` grants
+  later is never before reach plus 1000 ms. Once the call has passed its last check, its process
+  reports how late it actually was and its lag then (sent.lua), and its reach drops to slot + actual
+  lateness + the larger tail; a grant whose call was never sent is released by the job's next gate
+  call (ARGV 14) and constrains nothing. A report or release names the grant by number and slot, so
+  a number issued again (Redis lost writes) is never mistaken for another call. Lateness thus costs
+  the window after it what it actually took; a report lost or late leaves the cautious reach, which
+  costs rate, never the bound. The rate is the account's published one (field `rate`, like the
+  spacing), so every process looks back as far.
   The spacing is the account's published one (field `spacing`, written by publish.lua at start-up,
   so every process enforces the same rate), or the caller's own when none is published; likewise the
   margin (field `margin`).
@@ -50,8 +52,9 @@
         6 'first' | 'again' (the job reached a granted slot too late to send: it is first in line),
         7 the caller's recent lag µs, 8 rate per second, 9 field a grant writes ('' for none),
         10 its value, 11 the caller's lock token ('' to skip), 12 the call id a grant starts,
-        13 how long after its slot a call is surely over, ms, 14 the number of this job's last grant
-        if its call was not sent ('' for none), 15 the caller's margin µs
+        13 how long after its slot a call is surely over, ms, 14 this job's last grant if its call
+        was not sent, '<number>|<slot µs>' ('' for none), 15 the caller's margin µs, 16 the most lag
+        a caller reports, µs
   Returns {'marker', value} | {'lost'} | {'busy', deadline ms} | {'stale', call id}
         | {'held', reason, code, since} | {'grant', slot µs, now µs, allowance µs, grant number}
         | {'park', turn µs, now µs}
@@ -60,7 +63,13 @@ local LINE_MEMORY = 60000000
 local WINDOW = 1000000
 
 -- A grant of this job that was never sent constrains nothing, whatever the job is told now.
-if ARGV[14] ~= '' then redis.call('HDEL', KEYS[10], ARGV[14]) end
+if ARGV[14] ~= '' then
+  local bar = string.find(ARGV[14], '|', 1, true)
+  local number = string.sub(ARGV[14], 1, bar - 1)
+  local entry = redis.call('HGET', KEYS[10], number)
+  local slotOf = string.sub(ARGV[14], bar + 1) .. '|'
+  if entry and string.sub(entry, 1, #slotOf) == slotOf then redis.call('HDEL', KEYS[10], number) end
+end
 
 for _, key in ipairs({KEYS[4], KEYS[7]}) do
   local marker = redis.call('GET', key)
@@ -109,9 +118,10 @@ if back then
 end
 local allowance = tonumber(ARGV[4]) + ownLag
 local function grant()
-  local tail = margin + ownLag
+  local tail = margin + 2 * ownLag
+  local reach = slot + allowance + margin + 2 * tonumber(ARGV[16])
   redis.call('HSET', KEYS[1], 'tat', us(slot + base), 'seq', number)
-  redis.call('HSET', KEYS[10], number, us(slot) .. '|' .. us(slot + allowance + tail) .. '|' .. us(tail))
+  redis.call('HSET', KEYS[10], number, us(slot) .. '|' .. us(reach) .. '|' .. us(tail))
   redis.call('HDEL', KEYS[10], number - rate)
   redis.call('PEXPIRE', KEYS[10], math.floor((slot - now) / 1000) + LINE_MEMORY / 1000)
   redis.call('ZREM', KEYS[2], ARGV[1])
