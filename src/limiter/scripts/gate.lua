@@ -59,6 +59,7 @@
         | {'held', reason, code, since} | {'grant', slot µs, now µs, allowance µs, grant number}
         | {'park', turn µs, now µs}
 ]]
+--- @include "window-entry"
 local LINE_MEMORY = 60000000
 local WINDOW = 1000000
 
@@ -67,8 +68,7 @@ if ARGV[14] ~= '' then
   local bar = string.find(ARGV[14], '|', 1, true)
   local number = string.sub(ARGV[14], 1, bar - 1)
   local entry = redis.call('HGET', KEYS[10], number)
-  local slotOf = string.sub(ARGV[14], bar + 1) .. '|'
-  if entry and string.sub(entry, 1, #slotOf) == slotOf then redis.call('HDEL', KEYS[10], number) end
+  if entry and readEntry(entry) == string.sub(ARGV[14], bar + 1) then redis.call('HDEL', KEYS[10], number) end
 end
 
 for _, key in ipairs({KEYS[4], KEYS[7]}) do
@@ -112,8 +112,7 @@ local slot = math.max(now, tonumber(acct[1]) or 0)
 -- The window: a second after the latest arrival of the call `rate` grants back (if it may be sent).
 local back = redis.call('HGET', KEYS[10], number - rate)
 if back then
-  local bar = string.find(back, '|', 1, true)
-  local reach = tonumber(string.sub(back, bar + 1, string.find(back, '|', bar + 1, true) - 1))
+  local _, reach = readEntry(back)
   slot = math.max(slot, reach + WINDOW)
 end
 local allowance = tonumber(ARGV[4]) + ownLag
@@ -121,7 +120,7 @@ local function grant()
   local tail = margin + 2 * ownLag
   local reach = slot + allowance + margin + 2 * tonumber(ARGV[16])
   redis.call('HSET', KEYS[1], 'tat', us(slot + base), 'seq', number)
-  redis.call('HSET', KEYS[10], number, us(slot) .. '|' .. us(reach) .. '|' .. us(tail))
+  writeEntry(KEYS[10], number, slot, reach, tail)
   redis.call('HDEL', KEYS[10], number - rate)
   redis.call('PEXPIRE', KEYS[10], math.floor((slot - now) / 1000) + LINE_MEMORY / 1000)
   redis.call('ZREM', KEYS[2], ARGV[1])

@@ -12,15 +12,14 @@
         check), 4 the caller's tail now (margin + twice its recent lag), µs
   Returns 1 when the entry was lowered, else 0.
 ]]
+--- @include "window-entry"
 local entry = redis.call('HGET', KEYS[1], ARGV[1])
 if not entry then return 0 end
-local first = string.find(entry, '|', 1, true)
-local second = string.find(entry, '|', first + 1, true)
-if string.sub(entry, 1, first - 1) ~= ARGV[2] then return 0 end
+local slotOf, reach, grantTail = readEntry(entry)
+if slotOf ~= ARGV[2] then return 0 end
 local slot = tonumber(ARGV[2])
-local reach = tonumber(string.sub(entry, first + 1, second - 1))
-local tail = math.max(tonumber(string.sub(entry, second + 1)), tonumber(ARGV[4]))
+local tail = math.max(grantTail, tonumber(ARGV[4]))
 local actual = slot + math.max(0, tonumber(ARGV[3])) + tail
 if actual >= reach then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], string.format('%.0f|%.0f|%.0f', slot, actual, tail))
+writeEntry(KEYS[1], ARGV[1], slot, actual, tail)
 return 1
