@@ -25,20 +25,26 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
-describe('a Redis further away than 10 ms', () => {
+/** One job's gate call at 10/s on `account`, which must be granted. */
+async function grantOf(limiter: AccountLimiter, account: string, job: string) {
+  const answer = await limiter.acquire({
+    account: { id: account, ratePerSecond: 10 },
+    jobId: job,
+    parkedMember: `ship/${job}`,
+    markerKey: `${t.prefix}:marker:${job}`,
+    jobKey: `${t.prefix}:ship:${job}`,
+  });
+  if (answer.kind !== 'grant') throw new Error(`expected a grant, got ${answer.kind}`);
+  return answer;
+}
+
+describe("a Redis further away than the tolerance's floor", () => {
   it('still grants calls that are sent, with a tolerance covering the round trip', async () => {
     const limiter = new AccountLimiter(far, t.prefix, { marginMs: 80 });
     try {
       await limiter.calibrate([{ id: 'far', ratePerSecond: 10 }]);
       expect(limiter.lateToleranceMs).toBeGreaterThan(2 * DELAY_MS);
-      const answer = await limiter.acquire({
-        account: { id: 'far', ratePerSecond: 10 },
-        jobId: 'j1',
-        parkedMember: 'ship/j1',
-        markerKey: `${t.prefix}:marker:j1`,
-        jobKey: `${t.prefix}:ship:j1`,
-      });
-      if (answer.kind !== 'grant') throw new Error(`expected a grant, got ${answer.kind}`);
+      const answer = await grantOf(limiter, 'far', 'j1');
       // Sent right at its slot, a call's lateness is the clock spread alone (≥ the round trip, so more
       // than the tolerance's floor would allow): the allowance covers it, with the floor's 30 ms to
       // spare for the timer. (How late a timer fires is the machine's: a loaded one may use more, and
@@ -56,14 +62,7 @@ describe('a Redis further away than 10 ms', () => {
     try {
       await limiter.calibrate([{ id: 'small', ratePerSecond: 10 }]);
       expect(limiter.lateToleranceMs).toBeGreaterThan(15);
-      const answer = await limiter.acquire({
-        account: { id: 'small', ratePerSecond: 10 },
-        jobId: 'j2',
-        parkedMember: 'ship/j2',
-        markerKey: `${t.prefix}:marker:j2`,
-        jobKey: `${t.prefix}:ship:j2`,
-      });
-      if (answer.kind !== 'grant') throw new Error(`expected a grant, got ${answer.kind}`);
+      const answer = await grantOf(limiter, 'small', 'j2');
       // Until the call reports, the gate counts it as arriving as late as allowed plus the margin.
       const entry = await t.redis.hget(limiterKeys.sent(t.prefix, 'small'), String(answer.number));
       const [slot, reach] = entry!.split('|').map(Number) as [number, number];
