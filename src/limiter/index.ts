@@ -172,8 +172,8 @@ export class AccountLimiter {
   }
 
   /**
-   * Spacing between calls of one account, µs: (1000 ms + margin) / rate. The window after a late
-   * call is widened by its lateness and its process's lag: see scripts/gate.lua.
+   * Spacing between calls of one account, µs: (1000 ms + margin) / rate. The window after a call is
+   * widened by its lateness and twice its process's lag: see scripts/gate.lua.
    */
   spacingUs(ratePerSecond: number): number {
     return Math.ceil(((1000 + this.#marginMs) * 1000) / ratePerSecond);
@@ -183,7 +183,7 @@ export class AccountLimiter {
    * How much this process has lagged lately, ms: its event-loop lag (p99 beyond the sampling
    * interval) over the last second, the one before (a stall is likelier right after another) and
    * the one in progress, capped at MAX_LAG_MS. The gate lets this process's calls be that much
-   * later, and widens the window after each of them by it once more, for the way to the upstream.
+   * later, and widens the window after each of them by twice it, for the way to the upstream.
    * Zero when calm.
    */
   recentLagMs(): number {
